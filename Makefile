@@ -1,0 +1,46 @@
+# Pathways LMS. Each target bootstraps .venv on its own: a fresh clone needs nothing installed by hand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 5000
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export FLASK_APP := app
+
+.PHONY: run test bench lint translations browser-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+translations: $(STAMP)
+	@for dir in lms/translations; do $(BIN)/pybabel compile -f -q -d $$dir; done
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here), DejaVu fonts for PDFs.
+browser-deps:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get install -y -q chromium fonts-dejavu-core >/dev/null 2>&1 \
+		|| { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium fonts-dejavu-core >/dev/null; }; }
+
+run: $(STAMP) translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask lms demo
+	@echo "Serving on http://127.0.0.1:$(PORT) (scheduler and worker in the same process). Ctrl+C stops."
+	LMS_RUN_BACKGROUND=true $(BIN)/flask run --host 127.0.0.1 --port $(PORT) --no-reload
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) translations browser-deps lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL answers: running the suite against it too"; \
+		LMS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"; \
+	else echo "PostgreSQL does not answer at $(PG_TEST_URL): SQLite only"; fi
+
+bench: $(STAMP) translations
+	$(BIN)/python -m bench

@@ -1,0 +1,1 @@
+"""The certificates plugin: templates, issuing rules, PDF, verification, revocation, Open Badges 3.0."""

@@ -1,0 +1,1 @@
+"""The catalogue plugin: programmes, courses, modules, lessons, cohorts, sessions, enrolment and progress."""

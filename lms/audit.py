@@ -1,0 +1,395 @@
+"""Append-only, hash-chained audit log with daily signed heads; ``verify()`` rebuilds and checks it.
+
+An event's canonical bytes are its fixed fields joined in a fixed order (never ``json.dumps`` of a
+dict); the before/after payloads live beside the chain and enter it only as SHA-256 digests, so
+erasing a person blanks their payloads while the chain still verifies.
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app, has_request_context
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from .database import begin_write, utcnow
+from .extensions import db
+from .models import AuditEvent, AuditHead, AuditPayload, AuditSeal
+
+GENESIS = "0" * 64
+FIELD_SEPARATOR = "\x1e"
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+SEAL_PREFIX = "pathways-audit-head"
+
+
+def format_time(at: datetime) -> str:
+    """UTC time in microseconds with a ``Z``: the one textual form the chain uses."""
+    return at.isoformat(timespec="microseconds") + "Z"
+
+
+def canonical_bytes(
+    seq, at, actor, subject, action, object_type, object_id, before_sha256, after_sha256, reason, prev_hash
+):
+    """The bytes an event's hash covers, rebuilt the same way on append and on verify."""
+    return FIELD_SEPARATOR.join(
+        (str(seq), format_time(at), actor, subject, action, object_type, object_id,
+         before_sha256, after_sha256, reason, prev_hash)
+    ).encode()  # fmt: skip
+
+
+def canonical_payload(state: dict | None) -> str | None:
+    """A state's stored text: sorted keys, no spaces, so its digest is reproducible."""
+    if state is None:
+        return None
+    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def payload_digest(payload_text: str | None) -> str:
+    """SHA-256 of a payload's stored text (of nothing, for an absent payload)."""
+    return hashlib.sha256((payload_text or "").encode()).hexdigest() if payload_text else EMPTY_DIGEST
+
+
+def state_digest(state: dict | None) -> str:
+    """SHA-256 of a state as the chain records it."""
+    return payload_digest(canonical_payload(state))
+
+
+def confidential(value) -> str:
+    """What a confidential field (mentoring notes, health, ethnicity) contributes to a payload: a digest."""
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def _clean_reason(reason: str | None) -> str:
+    # Control characters would make the field separator ambiguous.
+    return "".join(ch if ch >= " " or ch == "\n" else " " for ch in (reason or ""))[:2000]
+
+
+def _current_actor() -> str:
+    if has_request_context():
+        from flask_login import current_user
+
+        if current_user and current_user.is_authenticated:
+            return current_user.pseudonym
+    return ""
+
+
+def object_ref(obj) -> tuple[str, str]:
+    """The (type, id) an event names for a model instance."""
+    return obj.__tablename__, str(obj.id)
+
+
+def append(
+    action: str,
+    obj=None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+    actor=None,
+    subject=None,
+    object_type: str | None = None,
+    object_id=None,
+    session: Session | None = None,
+) -> AuditEvent:
+    """Add one event to the chain inside the caller's transaction; the caller commits.
+
+    ``actor`` and ``subject`` are users (their pseudonyms are recorded); the actor defaults to the
+    signed-in user. Appends are serialised by locking the head row, and ``prev_hash`` is unique, so
+    two writers can never both extend the same link.
+    """
+    session = session or db.session()
+    begin_write(session)
+    if obj is not None:
+        object_type, object_id = object_ref(obj)
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    before_text, after_text = canonical_payload(before), canonical_payload(after)
+    event = AuditEvent(
+        seq=head.seq + 1,
+        at=utcnow(),
+        actor=actor.pseudonym if actor is not None else _current_actor(),
+        subject=subject.pseudonym if subject is not None else "",
+        action=action,
+        object_type=object_type or "",
+        object_id="" if object_id is None else str(object_id),
+        before_sha256=payload_digest(before_text),
+        after_sha256=payload_digest(after_text),
+        reason=_clean_reason(reason),
+        prev_hash=head.hash,
+    )
+    event.hash = hashlib.sha256(
+        canonical_bytes(
+            event.seq, event.at, event.actor, event.subject, event.action, event.object_type,
+            event.object_id, event.before_sha256, event.after_sha256, event.reason, event.prev_hash,
+        )
+    ).hexdigest()  # fmt: skip
+    session.add(event)
+    session.flush()
+    if before_text is not None or after_text is not None:
+        session.add(AuditPayload(seq=event.seq, before=before_text, after=after_text))
+    head.seq, head.hash = event.seq, event.hash
+    session.flush()
+    return event
+
+
+def record_refusal(action: str, *, actor=None, object_type="", object_id="", reason="") -> None:
+    """Audit a refused action (denied permission, failed login) in its own short transaction.
+
+    The request's own transaction is rolled back on refusal; this one commits regardless.
+    """
+    with Session(db.engine) as session:
+        append(action, actor=actor, object_type=object_type, object_id=object_id, reason=reason, session=session)
+        session.commit()
+
+
+# --- signing -------------------------------------------------------------------------------------
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """The Ed25519 key that seals chain heads: configured in production, generated into instance/ in development."""
+    configured = current_app.config.get("AUDIT_SIGNING_KEY")
+    if configured:
+        return serialization.load_pem_private_key(configured.encode(), password=None)
+    if current_app.config["ENV"] == "production":
+        raise RuntimeError("Set LMS_AUDIT_SIGNING_KEY (an Ed25519 private key in PEM) in production.")
+    key_file = Path(current_app.instance_path) / "audit_signing_key.pem"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+        except FileExistsError:
+            pass  # another process created it first
+    return serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+
+
+def key_fingerprint(public_key: Ed25519PublicKey) -> str:
+    """SHA-256 of the raw public key, as published on the verification pages."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _seal_message(seq: int, head_hash: str) -> bytes:
+    return FIELD_SEPARATOR.join((SEAL_PREFIX, str(seq), head_hash)).encode()
+
+
+def seal_head() -> AuditSeal | None:
+    """Sign the current chain head (the scheduler does this daily); nothing to do on an empty chain."""
+    begin_write()
+    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    if head.seq == 0:
+        db.session.rollback()
+        return None
+    key = signing_key()
+    seal = AuditSeal(
+        seq=head.seq,
+        hash=head.hash,
+        key_fingerprint=key_fingerprint(key.public_key()),
+        signature=key.sign(_seal_message(head.seq, head.hash)).hex(),
+    )
+    db.session.add(seal)
+    db.session.commit()
+    return seal
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify()`` found: counts, and the first break (None when the chain is whole)."""
+
+    events: int = 0
+    seals: int = 0
+    evidence_rows: int = 0
+    first_break: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no break was found."""
+        return self.first_break is None
+
+    def fail(self, message: str) -> None:
+        """Record a break; the first one is the one reported."""
+        if self.first_break is None:
+            self.first_break = message
+        self.problems.append(message)
+
+
+def _verify_chain(conn, result: VerifyResult) -> None:
+    cols = (
+        AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.subject, AuditEvent.action,
+        AuditEvent.object_type, AuditEvent.object_id, AuditEvent.before_sha256, AuditEvent.after_sha256,
+        AuditEvent.reason, AuditEvent.prev_hash, AuditEvent.hash,
+        AuditPayload.before, AuditPayload.after, AuditPayload.erased_at,
+    )  # fmt: skip
+    query = select(*cols).outerjoin(AuditPayload, AuditPayload.seq == AuditEvent.seq).order_by(AuditEvent.seq)
+    expected_seq, prev = 1, GENESIS
+    sha256 = hashlib.sha256
+    rows = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+    for (
+        seq,
+        at,
+        actor,
+        subj,
+        action,
+        otype,
+        oid,
+        bsha,
+        asha,
+        reason,
+        prev_hash,
+        stored,
+        pb,
+        pa,
+        erased,
+    ) in rows:
+        if seq != expected_seq:
+            result.fail(f"event {expected_seq} is missing (next found: {seq})")
+            return
+        if prev_hash != prev:
+            result.fail(f"event {seq} does not link to event {seq - 1}")
+            return
+        rebuilt = sha256(
+            canonical_bytes(seq, at, actor, subj, action, otype, oid, bsha, asha, reason, prev_hash)
+        ).hexdigest()
+        if rebuilt != stored:
+            result.fail(f"event {seq} was altered: its fields no longer match its hash")
+            return
+        payload_kept = erased is None and (pb is not None or pa is not None)
+        if payload_kept and (payload_digest(pb) != bsha or payload_digest(pa) != asha):
+            result.fail(f"event {seq}: the stored payload differs from the digest in the chain")
+            return
+        prev = stored
+        expected_seq += 1
+        result.events += 1
+    head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    if (head.seq, head.hash) != (result.events, prev):
+        result.fail(f"the chain head says event {head.seq}, but the chain ends at event {result.events}")
+
+
+def _verify_seals(conn, result: VerifyResult) -> None:
+    public_key = signing_key().public_key()
+    fingerprint = key_fingerprint(public_key)
+    seals = conn.execute(select(AuditSeal).order_by(AuditSeal.id)).all()
+    wanted = {s.seq for s in seals}
+    hashes = dict(conn.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(wanted))).all())
+    for seal in seals:
+        if seal.key_fingerprint != fingerprint:
+            result.fail(f"seal {seal.id} was signed by an unknown key {seal.key_fingerprint[:16]}")
+            continue
+        try:
+            public_key.verify(bytes.fromhex(seal.signature), _seal_message(seal.seq, seal.hash))
+        except Exception:
+            result.fail(f"seal {seal.id}: the signature does not match")
+            continue
+        if hashes.get(seal.seq) != seal.hash:
+            result.fail(f"seal {seal.id}: event {seal.seq} is not the event that was signed")
+            continue
+        result.seals += 1
+
+
+def _verify_evidence(conn, result: VerifyResult, evidence_models) -> None:
+    for model in evidence_models:
+        otype = model.__tablename__
+        last = (
+            select(AuditEvent.object_id, func.max(AuditEvent.seq).label("seq"))
+            .where(AuditEvent.object_type == otype)
+            .group_by(AuditEvent.object_id)
+            .subquery()
+        )
+        digests = dict(
+            conn.execute(
+                select(AuditEvent.object_id, AuditEvent.after_sha256).join(last, last.c.seq == AuditEvent.seq)
+            ).all()
+        )
+        with Session(bind=conn) as session:
+            for row in session.execute(select(model).execution_options(yield_per=2000)).scalars():
+                result.evidence_rows += 1
+                recorded = digests.get(str(row.id))
+                if recorded is None:
+                    result.fail(f"{otype} {row.id} has no audit event")
+                elif recorded != state_digest(row.audit_state()):
+                    result.fail(f"{otype} {row.id} differs from its last audit event (edited outside Pathways)")
+
+
+def verify(evidence_models=None) -> VerifyResult:
+    """Rebuild every event's bytes from its columns, check links, signed heads and evidence rows."""
+    from .plugins import evidence_models as registered_evidence_models
+
+    result = VerifyResult()
+    with db.engine.connect() as conn:
+        _verify_chain(conn, result)
+        _verify_seals(conn, result)
+        models = registered_evidence_models() if evidence_models is None else evidence_models
+        _verify_evidence(conn, result, models)
+    return result
+
+
+# --- triggers ------------------------------------------------------------------------------------
+
+_SQLITE_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS lms_audit_event_no_update BEFORE UPDATE ON lms_audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'lms_audit_event is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS lms_audit_event_no_delete BEFORE DELETE ON lms_audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'lms_audit_event is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS lms_audit_payload_no_delete BEFORE DELETE ON lms_audit_payload "
+    "BEGIN SELECT RAISE(ABORT, 'lms_audit_payload rows are never deleted'); END",
+    "CREATE TRIGGER IF NOT EXISTS lms_audit_payload_erase_only BEFORE UPDATE ON lms_audit_payload "
+    'WHEN NEW.erased_at IS NULL OR NEW."before" IS NOT NULL OR NEW."after" IS NOT NULL '
+    "BEGIN SELECT RAISE(ABORT, 'lms_audit_payload may only be erased'); END",
+)
+
+_POSTGRES_TRIGGERS = (
+    """CREATE OR REPLACE FUNCTION lms_audit_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE FUNCTION lms_audit_payload_erase_only() RETURNS trigger AS $$
+    BEGIN
+      IF TG_OP = 'DELETE' OR NEW.erased_at IS NULL OR NEW."before" IS NOT NULL OR NEW."after" IS NOT NULL THEN
+        RAISE EXCEPTION 'lms_audit_payload may only be erased';
+      END IF;
+      RETURN NEW;
+    END; $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS lms_audit_event_append_only ON lms_audit_event",
+    "CREATE TRIGGER lms_audit_event_append_only BEFORE UPDATE OR DELETE ON lms_audit_event "
+    "FOR EACH ROW EXECUTE FUNCTION lms_audit_append_only()",
+    "DROP TRIGGER IF EXISTS lms_audit_payload_erase_only ON lms_audit_payload",
+    "CREATE TRIGGER lms_audit_payload_erase_only BEFORE UPDATE OR DELETE ON lms_audit_payload "
+    "FOR EACH ROW EXECUTE FUNCTION lms_audit_payload_erase_only()",
+)
+
+TRIGGER_NAMES = {
+    "sqlite": {
+        "lms_audit_event_no_update",
+        "lms_audit_event_no_delete",
+        "lms_audit_payload_no_delete",
+        "lms_audit_payload_erase_only",
+    },
+    "postgresql": {"lms_audit_event_append_only", "lms_audit_payload_erase_only"},
+}
+
+
+def install_triggers(connection) -> None:
+    """Create the triggers that make the chain append-only (idempotent; migrations call it after each run)."""
+    statements = _SQLITE_TRIGGERS if connection.dialect.name == "sqlite" else _POSTGRES_TRIGGERS
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def installed_triggers(connection) -> set[str]:
+    """Names of the audit triggers present in the database."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    else:
+        rows = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+    return {name for (name,) in rows} & TRIGGER_NAMES[connection.dialect.name]
