@@ -1,5 +1,6 @@
 """Pathways LMS core: ``create_app`` builds the application with its enabled plugins."""
 
+import os
 from pathlib import Path
 
 from flask import Flask, render_template, request
@@ -13,7 +14,8 @@ def create_app(config: dict | None = None) -> Flask:
     """Application factory: configuration, extensions, plugins, blueprints, headers, error pages, CLI."""
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        # LMS_INSTANCE_PATH moves keys, demo accounts and instance/config.py elsewhere (benchmarks, parallel copies).
+        instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder="static",
