@@ -38,6 +38,7 @@ class Defaults:
     REQUIRE_2FA_ROLES = []  # roles whose members must use two-factor authentication
     LOGIN_LIMIT_ACCOUNT = "5 per 5 minutes;20 per day"
     LOGIN_LIMIT_ADDRESS = "200 per 5 minutes"
+    API_RATE_LIMIT = "600 per minute"  # per API token, across every /api/v1 route
     TASK_LEASE_SECONDS = 60
     TASK_MAX_ATTEMPTS = 3
     RUN_BACKGROUND = False  # `make run`: scheduler and worker inside the web process

@@ -135,5 +135,11 @@ def lms_user_erase(user):
 
 
 @hookspec
-def lms_api_resources():
-    """Return OpenAPI path items ``{path: {method: operation}}`` for the plugin's ``/api/v1`` routes."""
+def lms_api_scopes():
+    """Return ``{scope: lazy_gettext label}`` for the API token scopes the plugin's ``/api/v1`` routes need.
+
+    Scopes are named ``<resource>:<read|write>`` (``catalogue:read``, ``enrolments:write``). A plugin's
+    API routes live on its own blueprint under ``/api/v1/<plugin>`` and are declared with
+    ``lms.api.api_route(action, scope, ...)``; the OpenAPI document is generated from the URL map and
+    those declarations, so no separate description of the routes is needed.
+    """

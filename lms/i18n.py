@@ -1,6 +1,6 @@
 """Languages: the locale for each request, and the BCP 47 form pages use in ``lang``."""
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 LANGUAGE_NAMES = {
@@ -37,6 +37,8 @@ def match_accept_language(header_values, supported) -> str | None:
 
 def select_locale() -> str:
     """The profile's language, else the switcher's choice, else Accept-Language, else the default."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # CLI commands, scheduler and worker
     supported = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
