@@ -9,7 +9,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export FLASK_APP := app
 
-.PHONY: run test bench lint translations browser-deps
+.PHONY: run test bench lint translations translations-extract browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,18 @@ $(STAMP): pyproject.toml
 	touch $@
 
 translations: $(STAMP)
-	@for dir in lms/translations; do $(BIN)/pybabel compile -f -q -d $$dir; done
+	$(BIN)/pybabel -q compile -f -d lms/translations
+
+# Re-extract every string from the code (babel.cfg says where, and which keywords) and merge it into each locale's
+# catalogue of config.LANGUAGES, creating the missing ones; tests/lms/test_translations.py lists what needs translating.
+translations-extract: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -c TRANSLATORS: --add-location=file --project=Pathways \
+		--copyright-holder="Pathways contributors" \
+		-o lms/translations/messages.pot .
+	@for locale in $$($(BIN)/python -c 'from lms.config import Defaults; print(*Defaults.LANGUAGES)'); do \
+		$(BIN)/pybabel -q update --init-missing --ignore-obsolete -i lms/translations/messages.pot \
+			-d lms/translations -l $$locale; done
+	$(BIN)/python tools/sr_latn.py
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here), DejaVu fonts for PDFs.
 browser-deps:

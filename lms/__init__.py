@@ -48,9 +48,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=";".join(
-            str(p) for p in (Path(__file__).parent / "translations", ROOT / "courses" / "translations") if p.exists()
-        ),
+        default_translation_directories=str(Path(__file__).parent / "translations"),  # one catalogue for all plugins
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_ENABLED", True)
@@ -83,11 +81,13 @@ def _init_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
     from flask_login import current_user
 
+    from .formatting import register_filters
     from .i18n import LANGUAGE_NAMES, bcp47
     from .navigation import nav_items
     from .security import set_security_headers
 
     app.after_request(set_security_headers)
+    register_filters(app)
 
     @app.context_processor
     def page_globals():

@@ -1,0 +1,136 @@
+"""Every string in the code is translated into every language, with its placeholders and plural forms intact.
+
+The messages are extracted afresh from the code (with babel.cfg, as ``make translations-extract`` does), so a
+string added without a translation fails here with its msgid listed.
+"""
+
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+from babel import Locale
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from lms.config import Defaults
+from tools.sr_latn import serbian_latin
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "lms" / "translations"
+SOURCE_LOCALE = Defaults.BABEL_DEFAULT_LOCALE
+TRANSLATED = [code for code in Defaults.LANGUAGES if code != SOURCE_LOCALE]
+
+# Words that are rightly the same as the English in some languages: names, codes, international words.
+SAME_AS_ENGLISH = {
+    "Mentor": {"sq", "sr_Latn", "sl", "ro"},
+    "Administrator": {"sq", "sr_Latn", "ro"},
+    "Auditor": {"ro"},
+    "Status": {"sr_Latn"},
+    "Contact": {"ro"},
+}
+
+PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdifreEgGxXoc%]|\{\w*(?:[.:!][^{}]*)?\}")
+CLDR_ORDER = ("zero", "one", "two", "few", "many", "other")
+
+
+@pytest.fixture(scope="module")
+def code_messages() -> Catalog:
+    """The messages in the code as it is now."""
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
+    catalog = Catalog()
+    for filename, lineno, message, _comments, context in extract_from_dir(str(ROOT), method_map, options_map):
+        catalog.add(message, None, [(filename, lineno)], context=context)
+    return catalog
+
+
+def catalogue(locale: str) -> Catalog:
+    """A locale's catalogue as committed."""
+    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def placeholders(text: str) -> list[str]:
+    """The formatting placeholders of a message, in a comparable order."""
+    return sorted(PLACEHOLDER.findall(text))
+
+
+@pytest.mark.parametrize("locale", Defaults.LANGUAGES)
+def test_catalogue_holds_every_message_in_the_code(code_messages, locale):
+    """A string added to the code and not yet in a catalogue is listed here."""
+    translated = catalogue(locale)
+    missing = []
+    for message in code_messages:
+        entry = translated.get(message.id, message.context) if message.id else message
+        # A plural in the code that is singular in the catalogue (or the reverse) is missing too.
+        if entry is None or entry.id != message.id:
+            missing.append(message.id)
+    assert not missing, (
+        f"{len(missing)} message(s) in the code are not in the {locale} catalogue; run `make translations-extract` "
+        "and translate them:\n" + "\n".join(map(repr, missing))
+    )
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_message_is_translated_with_its_placeholders_and_plural_forms(locale):
+    """No empty, fuzzy or untouched English message; placeholders as in English; each plural form filled."""
+    translated = catalogue(locale)
+    problems = []
+    for message in translated:
+        if not message.id:
+            continue
+        forms = (message.string,) if isinstance(message.string, str) else tuple(message.string)
+        sources = (message.id,) if isinstance(message.id, str) else tuple(message.id)
+        if message.fuzzy:
+            problems.append(("fuzzy", message.id))
+        if message.pluralizable and len(forms) != translated.num_plurals:
+            problems.append((f"{len(forms)} plural forms, not {translated.num_plurals}", message.id))
+        if not all(forms):
+            problems.append(("untranslated", message.id))
+            continue
+        if forms[0] == sources[0] and locale not in SAME_AS_ENGLISH.get(sources[0], ()):
+            problems.append(("same as English", message.id))
+        for form in forms:
+            if placeholders(form) != placeholders(sources[-1]):
+                problems.append((f"placeholders differ in {form!r}", message.id))
+    assert not problems, f"{len(problems)} problem(s) in {locale}:\n" + "\n".join(
+        f"{what}: {msgid!r}" for what, msgid in problems
+    )
+
+
+@pytest.mark.parametrize("locale", Defaults.LANGUAGES)
+def test_plural_forms_header_follows_cldr(locale):
+    """The catalogue's Plural-Forms pick the same form as the CLDR rules for every count."""
+    translated = catalogue(locale)
+    rule = Locale.parse(locale).plural_form
+    tags = [tag for tag in CLDR_ORDER if tag in rule.tags or tag == "other"]
+    assert translated.num_plurals == len(tags)
+    choose = gettext.c2py(translated.plural_expr)
+    wrong = [n for n in range(1000) if choose(n) != tags.index(rule(n))]
+    assert not wrong, f"{locale}: Plural-Forms picks the wrong form for {wrong[:10]}"
+
+
+def test_serbian_latin_catalogue_is_the_transliteration_of_the_cyrillic():
+    """sr_Latn says exactly what sr says, in Latin letters (tools/sr_latn.py writes it)."""
+    cyrillic = catalogue("sr")
+    latin = catalogue("sr_Latn")
+    drifted = []
+    for message in cyrillic:
+        if not message.id:
+            continue
+        expected = message.string
+        expected = serbian_latin(expected) if isinstance(expected, str) else tuple(map(serbian_latin, expected))
+        other = latin.get(message.id, message.context)
+        actual = other and (other.string if isinstance(other.string, str) else tuple(other.string))
+        if actual != expected:
+            drifted.append(message.id)
+    assert not drifted, "run tools/sr_latn.py; sr_Latn differs from sr for:\n" + "\n".join(map(repr, drifted))
+
+
+def test_serbian_transliteration_keeps_digraph_case_and_foreign_text():
+    """Capital digraphs follow their word; Latin codes and placeholders pass unchanged."""
+    assert serbian_latin("Љубав ЊЕГОШ џеп Ђорђе") == "Ljubav NJEGOŠ džep Đorđe"
+    assert serbian_latin("Преузми PDF за %(name)s") == "Preuzmi PDF za %(name)s"
