@@ -34,6 +34,7 @@ class Defaults:
     SMTP_USER = None
     SMTP_PASSWORD = None
     SMTP_STARTTLS = True
+    MAIL_OUTBOX_DIR = None  # development/testing mail files; default: instance/outbox
     AUDIT_SIGNING_KEY = None  # PEM of an Ed25519 private key; generated into instance/ in development
     REQUIRE_2FA_ROLES = []  # roles whose members must use two-factor authentication
     LOGIN_LIMIT_ACCOUNT = "5 per 5 minutes;20 per day"

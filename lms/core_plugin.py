@@ -12,10 +12,11 @@ def lms_blueprints():
     """Core, sign-in, administration and API blueprints."""
     from .api.views import bp as api_bp
     from .api.views import pages as tokens_bp
+    from .auth.account import bp as account_bp
     from .auth.views import bp as auth_bp
     from .views import bp as core_bp
 
-    return [core_bp, auth_bp, api_bp, tokens_bp]
+    return [core_bp, auth_bp, account_bp, api_bp, tokens_bp]
 
 
 @hookimpl
@@ -28,6 +29,18 @@ def lms_permissions():
         "core.dashboard": {"authenticated"},
         "auth.login": {"anonymous"},
         "auth.logout": {"authenticated"},
+        "auth.reset": {"anonymous"},
+        "auth.welcome": {"anonymous"},
+        "auth.code_login": {"anonymous"},
+        "auth.second_factor": {"authenticated"},
+        "auth.choose_password": {"authenticated"},
+        # The codes page opens for anyone signed in and then checks auth.issue_codes, which is held in a scope.
+        "auth.codes": {"authenticated"},
+        "auth.issue_codes": {"organisation_manager", *ADMIN},
+        "auth.invite": {"organisation_manager", *ADMIN},
+        "account.profile": {"authenticated"},
+        "account.password": {"authenticated"},
+        "account.two_factor": {"authenticated"},
         "account.tokens": {"authenticated"},
         "account.tokens.revoke": {"owner"},
         "api.openapi": {"anonymous"},
@@ -39,10 +52,34 @@ def lms_permissions():
 
 @hookimpl
 def lms_nav_items(user):
-    """The dashboard link for everyone signed in."""
+    """The dashboard and account links for everyone signed in; sign-in codes for those who may issue them."""
     if not user.is_authenticated:
         return []
-    return [{"label": _l("Home"), "endpoint": "core.dashboard", "order": 0}]
+    from .auth.services import may_issue_codes
+
+    items = [
+        {"label": _l("Home"), "endpoint": "core.dashboard", "order": 0},
+        {"label": _l("My account"), "endpoint": "account.profile", "order": 95},
+    ]
+    if may_issue_codes(user):
+        items.append({"label": _l("Sign-in codes"), "endpoint": "auth.codes", "order": 85})
+    return items
+
+
+@hookimpl
+def lms_task_handlers():
+    """Mail delivery as a queued task."""
+    from .mail import deliver_task
+
+    return {"mail.deliver": deliver_task}
+
+
+@hookimpl
+def lms_scheduled_jobs():
+    """Send what waits in the outbox every minute."""
+    from .mail import deliver_outbox
+
+    return [("mail.deliver", deliver_outbox, {"trigger": "interval", "minutes": 1})]
 
 
 @hookimpl

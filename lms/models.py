@@ -91,8 +91,17 @@ class User(UserMixin, db.Model):
         return self.totp_secret is not None
 
     def access_path(self):
-        """A person is reached through their own scope and the site."""
-        return [("user", self.id), ("site", None)]
+        """A person is reached through their own scope, each organisation they are a current member of, and the site."""
+        now = utcnow()
+        organisations = [
+            ("organisation", m.scope_id)
+            for m in self.memberships
+            if m.role == "member"
+            and m.scope_type == "organisation"
+            and (m.valid_from is None or m.valid_from <= now)
+            and (m.valid_until is None or m.valid_until > now)
+        ]
+        return [("user", self.id), *organisations, ("site", None)]
 
 
 class Organisation(db.Model):

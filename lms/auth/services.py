@@ -1,18 +1,25 @@
-"""Every write about accounts and sign-in: sessions, passwords, deactivation."""
+"""Every write about accounts and sign-in: sessions, passwords, deactivation, invitations, password
+reset, printable sign-in codes, profile and two-factor authentication."""
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import timedelta
 
-from flask import session
+from flask import current_app, g, session
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, mail
+from ..access import can, grants, scope_ids
 from ..database import begin_write, utcnow
 from ..extensions import db
-from ..models import AuthSession, User
+from ..models import AuthSession, Membership, OneTimeCode, Setting, User
+from ..plugins import permissions
+from . import totp
 from .passwords import check_password, hash_password
 
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
@@ -115,6 +122,7 @@ def user_for_session_token(token: str | None, user_id) -> User | None:
     auth_session, user = row
     if str(user.id) != str(user_id) or not user.active:
         return None
+    g.lms_second_factor_done = auth_session.second_factor_done
     if utcnow() - auth_session.last_seen_at > SESSION_TOUCH_INTERVAL:
         session_id = auth_session.id
         begin_write()
@@ -148,3 +156,373 @@ def set_active(user: User, active: bool, *, reason: str = "") -> None:
         reason=reason,
     )
     db.session.commit()
+
+
+class AuthError(Exception):
+    """A refused account action; ``str(error)`` is a translated message for the person."""
+
+
+def _refuse(action: str, by, user) -> None:
+    audit.record_refusal("access.denied", actor=by, object_type="lms_user", object_id=user.id, reason=action)
+    raise AuthError(_l("You may not do this for this person."))
+
+
+# --- one-time links and codes ----------------------------------------------------------------------
+
+INVITATION_LIFETIME = timedelta(days=7)
+RESET_LIFETIME = timedelta(hours=1)
+SIGNIN_CODE_LIFETIME = timedelta(days=14)
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read out loud or copied from paper is typed right the first time.
+SIGNIN_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+SIGNIN_CODE_LENGTH = 8
+
+
+def normalise_signin_code(code: str | None) -> str:
+    """A typed code in capitals without spaces or dashes: ``k7qx m4pd`` -> ``K7QXM4PD``."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def code_digest(code: str) -> str:
+    """What is stored for a short sign-in code: an HMAC under a key derived from ``SECRET_KEY``.
+
+    A plain hash of an 8-character code could be reversed by trying every code; the key makes a
+    leaked table useless on its own.
+    """
+    key = hashlib.sha256(b"pathways sign-in code\x00" + str(current_app.config["SECRET_KEY"]).encode()).digest()
+    return hmac.new(key, normalise_signin_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for mail, built on ``BASE_URL`` (never on the request's Host header)."""
+    adapter = current_app.url_map.bind("pathways.invalid", script_name=current_app.config.get("APPLICATION_ROOT"))
+    return current_app.config["BASE_URL"].rstrip("/") + adapter.build(endpoint, values)
+
+
+def _replace_code(user: User, purpose: str, digest: str, lifetime: timedelta, by) -> OneTimeCode:
+    """A new code for ``user``; their earlier unused codes of the same purpose stop working."""
+    now = utcnow()
+    db.session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    row = OneTimeCode(
+        purpose=purpose,
+        code_hash=digest,
+        user_id=user.id,
+        created_by_id=by.id if by is not None else None,
+        expires_at=now + lifetime,
+    )
+    db.session.add(row)
+    return row
+
+
+def _valid_code(digest: str, purpose: str) -> OneTimeCode | None:
+    return db.session.execute(
+        select(OneTimeCode).where(
+            OneTimeCode.code_hash == digest,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.used_at.is_(None),
+            OneTimeCode.expires_at > utcnow(),
+        )
+    ).scalar_one_or_none()
+
+
+def _consume(row: OneTimeCode) -> bool:
+    """Use a code up; False when another request used it first."""
+    result = db.session.execute(
+        update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None)).values(used_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def _mail_link(user: User, subject, template: str, link: str, **context) -> None:
+    subject_text, body = mail.render_mail(user, subject, template, link=link, **context)
+    mail.queue_mail(user.email, subject_text, body)
+
+
+def invite(user: User, by: User | None) -> str:
+    """E-mail ``user`` a link (valid 7 days, single use) with which they choose their password.
+
+    The account needs an e-mail address (people without one get sign-in codes instead) and must be
+    active. ``by`` must be allowed ``auth.invite`` for ``user`` (None: the system itself, e.g. a CLI).
+    An earlier, unused invitation stops working. Returns the link's opaque token. Raises ``AuthError``.
+    """
+    if by is not None and not can(by, "auth.invite", user):
+        _refuse("auth.invite", by, user)
+    if not user.email:
+        raise AuthError(_l("This person has no e-mail address. Give them a sign-in code instead."))
+    if not user.active:
+        raise AuthError(_l("Reactivate the account before inviting the person."))
+    begin_write()
+    token = secrets.token_urlsafe(32)
+    _replace_code(user, "invitation", token_digest(token), INVITATION_LIFETIME, by)
+    link = external_url("auth.welcome", token=token)
+    _mail_link(user, _l("Your Pathways account"), "auth/mail/invitation.txt", link, days=7)
+    audit.append("auth.invited", user, actor=by, subject=user)
+    db.session.commit()
+    mail.deliver_after_commit()
+    return token
+
+
+def request_password_reset(identifier: str) -> None:
+    """Mail a password-reset link (valid one hour, single use) when the identifier names an active
+    account with an e-mail address.
+
+    It returns nothing and the page says the same either way, so nobody can use it to find out who
+    has an account.
+    """
+    user = find_account(identifier)
+    if user is None or not user.active or not user.email:
+        return
+    begin_write()
+    token = secrets.token_urlsafe(32)
+    _replace_code(user, "reset", token_digest(token), RESET_LIFETIME, None)
+    link = external_url("auth.reset", token=token)
+    _mail_link(user, _l("Choose a new Pathways password"), "auth/mail/reset.txt", link, minutes=60)
+    audit.append("auth.reset_requested", user, actor=user, subject=user)
+    db.session.commit()
+    mail.deliver_after_commit()
+
+
+def link_account(token: str, purpose: str) -> User | None:
+    """The active account a still valid invitation or reset link belongs to (None: expired, used or unknown)."""
+    row = _valid_code(token_digest(token or ""), purpose)
+    return row.user if row is not None and row.user.active else None
+
+
+def set_password_by_link(token: str, purpose: str, new_password: str) -> User | None:
+    """Use an invitation or reset link: set the password, end every session, sign the person in here.
+
+    Returns None and changes nothing when the link has expired, was used or is unknown.
+    """
+    begin_write()
+    row = _valid_code(token_digest(token or ""), purpose)
+    if row is None or not row.user.active or not _consume(row):
+        db.session.rollback()
+        return None
+    user = row.user
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+    action = "auth.invitation_accepted" if purpose == "invitation" else "auth.password_reset"
+    audit.append(action, user, actor=user, subject=user)
+    start_session(user, method=purpose)
+    return user
+
+
+def may_issue_codes(actor) -> bool:
+    """Whether ``actor`` holds, anywhere, a role that may issue sign-in codes (shows the page and its link)."""
+    allowed = permissions().get("auth.issue_codes", frozenset())
+    return any(role in allowed for role, _scope_type, _scope_id in grants(actor))
+
+
+def _member_of(organisation_ids):
+    now = utcnow()
+    return exists().where(
+        Membership.user_id == User.id,
+        Membership.role == "member",
+        Membership.scope_type == "organisation",
+        Membership.scope_id.in_(organisation_ids),
+        or_(Membership.valid_from.is_(None), Membership.valid_from <= now),
+        or_(Membership.valid_until.is_(None), Membership.valid_until > now),
+    )
+
+
+def people_for_codes(actor, organisation_id: int | None = None):
+    """The SQL query of active people ``actor`` may issue sign-in codes for, ordered by name.
+
+    Administrators: everyone. Organisation managers: people with a current ``member`` membership in
+    one of their organisations who hold no role other than ``member`` or ``learner`` (a code handed
+    out by a manager must never open a more powerful account). ``organisation_id`` narrows the list.
+    """
+    organisation_ids = scope_ids(actor, "auth.issue_codes", "organisation")
+    query = select(User).where(User.active.is_(True), User.erased_at.is_(None), User.id != actor.id)
+    if organisation_ids is not None:
+        other_roles = exists().where(Membership.user_id == User.id, Membership.role.not_in(("member", "learner")))
+        query = query.where(_member_of(organisation_ids), ~other_roles)
+    if organisation_id is not None:
+        query = query.where(_member_of([organisation_id]))
+    return query.order_by(User.last_name, User.first_name, User.id)
+
+
+def issue_signin_codes(users, by: User) -> list[tuple[User, str]]:
+    """Give each person a printable one-time sign-in code such as ``K7QX-M4PD`` (valid 14 days, single use).
+
+    For people without e-mail: a trainer or manager prints the codes or reads them out. Codes issued
+    earlier and not yet used stop working, so the newest sheet is the one that counts. ``by`` must be
+    allowed ``auth.issue_codes`` for every person and each must be in ``people_for_codes(by)``;
+    otherwise nothing is issued and ``AuthError`` is raised. Returns ``(user, code)`` pairs in the
+    order given; the codes themselves are stored only as keyed digests, so this is the one chance to
+    show them.
+    """
+    users = list(users)
+    ids = [user.id for user in users]
+    allowed = set(db.session.execute(people_for_codes(by).with_only_columns(User.id).where(User.id.in_(ids))).scalars())
+    for user in users:
+        if user.id not in allowed or not can(by, "auth.issue_codes", user):
+            _refuse("auth.issue_codes", by, user)
+    begin_write()
+    issued = []
+    for user in users:
+        raw = "".join(secrets.choice(SIGNIN_ALPHABET) for _ in range(SIGNIN_CODE_LENGTH))
+        _replace_code(user, "signin", code_digest(raw), SIGNIN_CODE_LIFETIME, by)
+        audit.append("auth.signin_code_issued", user, actor=by, subject=user)
+        issued.append((user, f"{raw[:4]}-{raw[4:]}"))
+    db.session.commit()
+    return issued
+
+
+def sign_in_with_code(code: str, identifier: str = "") -> User | None:
+    """Sign in with a printed code, optionally with the username, e-mail or phone it was issued to.
+
+    The code is used up. A failure is audited and returns None, whatever the reason.
+    """
+    identifier = (identifier or "").strip()
+    named = find_account(identifier) if identifier else None
+    begin_write()
+    row = _valid_code(code_digest(code), "signin")
+    user = row.user if row is not None else None
+    if user is None or not user.active or (identifier and (named is None or named.id != user.id)) or not _consume(row):
+        db.session.rollback()
+        audit.record_refusal(
+            "auth.code_failed",
+            actor=named,
+            object_type="lms_user" if named else "",
+            object_id=named.id if named else "",
+            reason="bad code",
+        )
+        return None
+    start_session(user, method="code")
+    return user
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+PROFILE_FIELDS = ("first_name", "last_name", "first_name_alt", "last_name_alt", "email", "phone", "locale")
+
+
+def update_profile(user: User, data: dict) -> None:
+    """Save the person's names in both scripts, e-mail address, phone number and language.
+
+    Empty optional fields are stored as empty (None). Raises ``AuthError`` when the e-mail address or
+    phone number was taken by another account in the meantime.
+    """
+    cleaned = {name: (data.get(name) or "").strip() for name in PROFILE_FIELDS}
+    cleaned["phone"] = normalise_phone(cleaned["phone"])
+    for name in ("first_name_alt", "last_name_alt", "email", "phone", "locale"):
+        cleaned[name] = cleaned[name] or None
+    begin_write()
+    before = {name: getattr(user, name) for name in PROFILE_FIELDS}
+    for name, value in cleaned.items():
+        setattr(user, name, value)
+    audit.append("user.profile_changed", user, subject=user, before=before, after=cleaned)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise AuthError(_l("This e-mail address or phone number is already in use.")) from error
+
+
+# --- two-factor authentication ------------------------------------------------------------------
+
+REQUIRE_2FA_SETTING = "auth.require_2fa_roles"
+
+
+def required_2fa_roles() -> set[str]:
+    """Roles whose members must use an authenticator: ``REQUIRE_2FA_ROLES`` plus the site setting."""
+    configured = current_app.config.get("REQUIRE_2FA_ROLES") or []
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    setting = db.session.get(Setting, REQUIRE_2FA_SETTING)
+    stored = setting.value.split(",") if setting is not None else []
+    return {role.strip() for role in [*configured, *stored] if role.strip()}
+
+
+def set_required_2fa_roles(roles) -> None:
+    """Administrators: require two-factor authentication of everyone holding one of ``roles``."""
+    begin_write()
+    setting = db.session.get(Setting, REQUIRE_2FA_SETTING)
+    before = {"roles": setting.value if setting is not None else ""}
+    value = ",".join(sorted(set(roles)))
+    if setting is None:
+        db.session.add(Setting(key=REQUIRE_2FA_SETTING, value=value))
+    else:
+        setting.value = value
+    audit.append("auth.require_2fa_changed", object_type="lms_setting", object_id=REQUIRE_2FA_SETTING,
+                 before=before, after={"roles": value})  # fmt: skip
+    db.session.commit()
+
+
+def two_factor_required(user: User) -> bool:
+    """Whether the person must use an authenticator (required of them, or of one of their roles)."""
+    required = required_2fa_roles()
+    return bool(user.totp_required) or any(role in required for role, _st, _sid in grants(user))
+
+
+def may_use_totp(user: User) -> bool:
+    """Administrators, programme managers and auditors may turn on an authenticator; so may anyone required to."""
+    return two_factor_required(user) or any(role in totp.TOTP_ROLES for role, _st, _sid in grants(user))
+
+
+def second_factor_pending(user: User) -> bool:
+    """Whether this browser's session must still pass the authenticator step before any other page."""
+    if g.get("lms_second_factor_done", True):
+        return False
+    return user.totp_enabled or two_factor_required(user)
+
+
+def _mark_second_factor_done() -> None:
+    token = session.get("sid")
+    if token:
+        db.session.execute(
+            update(AuthSession).where(AuthSession.token_hash == token_digest(token)).values(second_factor_done=True)
+        )
+    g.lms_second_factor_done = True
+
+
+def check_second_factor(user: User, code: str) -> bool:
+    """Pass the authenticator step of this session with a code; a wrong code is audited and returns False."""
+    if not totp.verify_code(totp.decrypt_secret(user.totp_secret), code):
+        audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
+        return False
+    begin_write()
+    _mark_second_factor_done()
+    audit.append("auth.second_factor", user, actor=user, subject=user)
+    db.session.commit()
+    return True
+
+
+def enable_totp(user: User, secret: str, code: str) -> bool:
+    """Turn on the authenticator whose ``secret`` the person scanned, once ``code`` proves it works.
+
+    The secret is stored encrypted; this session counts as having passed the second factor. Returns
+    False (nothing changed, the failure audited) when the code does not match.
+    """
+    if not may_use_totp(user):
+        _refuse("account.two_factor", user, user)
+    if not totp.verify_code(secret, code):
+        audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
+        return False
+    begin_write()
+    user.totp_secret = totp.encrypt_secret(secret)
+    _mark_second_factor_done()
+    audit.append("auth.totp_enabled", user, subject=user)
+    db.session.commit()
+    return True
+
+
+def disable_totp(user: User, code: str) -> bool:
+    """Turn the authenticator off with a current code from it. False (nothing changed) for a wrong code.
+
+    Raises ``AuthError`` when two-factor authentication is required of the person.
+    """
+    if two_factor_required(user):
+        raise AuthError(_l("Two-factor authentication is required for your account, so it cannot be turned off."))
+    if not totp.verify_code(totp.decrypt_secret(user.totp_secret), code):
+        audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
+        return False
+    begin_write()
+    user.totp_secret = None
+    audit.append("auth.totp_disabled", user, subject=user)
+    db.session.commit()
+    return True
