@@ -10,13 +10,14 @@ ADMIN = {"administrator"}
 @hookimpl
 def lms_blueprints():
     """Core, sign-in, administration and API blueprints."""
+    from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .api.views import pages as tokens_bp
     from .auth.account import bp as account_bp
     from .auth.views import bp as auth_bp
     from .views import bp as core_bp
 
-    return [core_bp, auth_bp, account_bp, api_bp, tokens_bp]
+    return [core_bp, auth_bp, account_bp, admin_bp, api_bp, tokens_bp]
 
 
 @hookimpl
@@ -64,15 +65,20 @@ def lms_permissions():
 
 @hookimpl
 def lms_nav_items(user):
-    """The dashboard and account links for everyone signed in; sign-in codes for those who may issue them."""
+    """Dashboard and account links for everyone signed in; sign-in codes, "My organisation" and administration
+    for those who may use them."""
     if not user.is_authenticated:
         return []
+    from .access import scope_ids
     from .auth.services import may_issue_codes
 
     items = [
         {"label": _l("Home"), "endpoint": "core.dashboard", "order": 0},
         {"label": _l("My account"), "endpoint": "account.profile", "order": 95},
+        {"label": _l("Administration"), "endpoint": "admin.index", "action": "admin.index", "order": 90},
     ]
+    if scope_ids(user, "organisation.people_view", "organisation"):
+        items.append({"label": _l("My organisation"), "endpoint": "admin.my_organisation", "order": 80})
     if may_issue_codes(user):
         items.append({"label": _l("Sign-in codes"), "endpoint": "auth.codes", "order": 85})
     return items
