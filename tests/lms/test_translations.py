@@ -63,6 +63,18 @@ def placeholders(text: str) -> list[str]:
     return sorted(PLACEHOLDER.findall(text))
 
 
+def test_extraction_finds_python_lazy_and_template_strings(code_messages):
+    """babel.cfg reaches gettext in Python, lazy _l in forms and _() in templates of the core and the plugins."""
+    for msgid, where in [
+        ("The sign-in details are not right. Check them and try again.", "lms/auth/views.py"),
+        ("Language", "lms/forms.py"),
+        ("Skip to main content", "templates/base.html"),
+    ]:
+        message = code_messages.get(msgid)
+        assert message is not None and where in {path for path, _line in message.locations}, msgid
+    assert any(path.startswith("courses/") for message in code_messages for path, _line in message.locations)
+
+
 @pytest.mark.parametrize("locale", Defaults.LANGUAGES)
 def test_catalogue_holds_every_message_in_the_code(code_messages, locale):
     """A string added to the code and not yet in a catalogue is listed here."""
@@ -79,10 +91,8 @@ def test_catalogue_holds_every_message_in_the_code(code_messages, locale):
     )
 
 
-@pytest.mark.parametrize("locale", TRANSLATED)
-def test_every_message_is_translated_with_its_placeholders_and_plural_forms(locale):
-    """No empty, fuzzy or untouched English message; placeholders as in English; each plural form filled."""
-    translated = catalogue(locale)
+def problems_in(translated: Catalog, locale: str) -> list[tuple[str, str]]:
+    """Every (problem, msgid) of a catalogue: fuzzy, untranslated, same as English, placeholders, plural forms."""
     problems = []
     for message in translated:
         if not message.id:
@@ -90,21 +100,49 @@ def test_every_message_is_translated_with_its_placeholders_and_plural_forms(loca
         forms = (message.string,) if isinstance(message.string, str) else tuple(message.string)
         sources = (message.id,) if isinstance(message.id, str) else tuple(message.id)
         if message.fuzzy:
-            problems.append(("fuzzy", message.id))
+            problems.append(("fuzzy", sources[0]))
         if message.pluralizable and len(forms) != translated.num_plurals:
-            problems.append((f"{len(forms)} plural forms, not {translated.num_plurals}", message.id))
+            problems.append((f"{len(forms)} plural forms, not {translated.num_plurals}", sources[0]))
         if not all(forms):
-            problems.append(("untranslated", message.id))
+            problems.append(("untranslated", sources[0]))
             continue
         wordless = not re.search(r"[^\W\d_]", PLACEHOLDER.sub("", sources[0]))  # "%(name)s: %(status)s."
         if forms[0] == sources[0] and not wordless and locale not in SAME_AS_ENGLISH.get(sources[0], ()):
-            problems.append(("same as English", message.id))
+            problems.append(("same as English", sources[0]))
         for form in forms:
             if placeholders(form) != placeholders(sources[-1]):
-                problems.append((f"placeholders differ in {form!r}", message.id))
+                problems.append((f"placeholders differ in {form!r}", sources[0]))
+    return problems
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_every_message_is_translated_with_its_placeholders_and_plural_forms(locale):
+    """No empty, fuzzy or untouched English message; placeholders as in English; each plural form filled."""
+    problems = problems_in(catalogue(locale), locale)
     assert not problems, f"{len(problems)} problem(s) in {locale}:\n" + "\n".join(
         f"{what}: {msgid!r}" for what, msgid in problems
     )
+
+
+def test_the_check_finds_each_kind_of_problem():
+    """A catalogue broken in every way the check knows is reported message by message."""
+    broken = Catalog(locale="sl")
+    broken.add("Save", "Save")
+    broken.add("Mentor", "Mentor")  # on the allow-list
+    broken.add("%(name)s: %(status)s.", "%(name)s: %(status)s.")  # no words to translate
+    broken.add("Welcome, %(name)s", "Dobrodošli, %(ime)s")
+    broken.add("Sent", "Poslano", flags=["fuzzy"])
+    broken.add("Cancel", "")
+    broken.add(("%(num)d person", "%(num)d people"), ("%(num)d oseba", "%(num)d osebi", "%(num)d osebe"))
+    broken.add(("%(num)d day", "%(num)d days"), ("%(num)d dan", "%(num)d dneva", "%(num)d dnevi", ""))
+    assert problems_in(broken, "sl") == [
+        ("same as English", "Save"),
+        ("placeholders differ in 'Dobrodošli, %(ime)s'", "Welcome, %(name)s"),
+        ("fuzzy", "Sent"),
+        ("untranslated", "Cancel"),
+        ("3 plural forms, not 4", "%(num)d person"),
+        ("untranslated", "%(num)d day"),
+    ]
 
 
 @pytest.mark.parametrize("locale", Defaults.LANGUAGES)
