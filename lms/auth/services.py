@@ -211,6 +211,7 @@ def _replace_code(user: User, purpose: str, digest: str, lifetime: timedelta, by
         code_hash=digest,
         user_id=user.id,
         created_by_id=by.id if by is not None else None,
+        created_at=now,
         expires_at=now + lifetime,
     )
     db.session.add(row)
