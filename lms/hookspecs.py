@@ -65,6 +65,15 @@ def lms_course_tabs(course, user):
 
 
 @hookspec
+def lms_dashboard_panels(user):
+    """Return panels for ``user``'s start page: dicts ``{"template", "context", "order"}``.
+
+    The dashboard includes each template in order; the template reads its data from ``panel.context``.
+    Return nothing for people the panel does not concern.
+    """
+
+
+@hookspec
 def lms_demo_data(ctx):
     """Add this plugin's part of the demo; ``ctx`` holds the organisations, users and programmes made so far.
 

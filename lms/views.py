@@ -7,6 +7,7 @@ from . import services
 from .access import requires
 from .forms import LanguageForm
 from .health import health_report
+from .plugins import flat, hook
 from .security import safe_next
 
 bp = Blueprint("core", __name__, template_folder="templates")
@@ -16,8 +17,9 @@ bp = Blueprint("core", __name__, template_folder="templates")
 @requires("core.dashboard")
 @login_required
 def dashboard():
-    """The signed-in person's start page."""
-    return render_template("core/dashboard.html")
+    """The signed-in person's start page: the panels plugins offer this person (``lms_dashboard_panels``)."""
+    panels = sorted(flat(hook().lms_dashboard_panels(user=current_user)), key=lambda p: p.get("order", 100))
+    return render_template("core/dashboard.html", panels=panels)
 
 
 @bp.route("/language", methods=["POST"])

@@ -275,9 +275,7 @@ class Enrolment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("lms_user.id", ondelete="CASCADE"), index=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("catalogue_cohort.id", ondelete="CASCADE"), index=True)
-    sponsor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("lms_organisation.id", ondelete="SET NULL"), index=True
-    )
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("lms_organisation.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="applied", index=True)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime)
     selected_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,9 +1,111 @@
 """Hook implementations of the catalogue plugin."""
 
+from flask_babel import lazy_gettext as _l
+
 from lms.plugins import hookimpl
+
+MANAGERS = {"programme_manager", "administrator"}
+READERS = MANAGERS | {"auditor"}
+
+
+@hookimpl
+def lms_blueprints():
+    """The catalogue's pages."""
+    from .views import bp
+
+    return [bp]
 
 
 @hookimpl
 def lms_permissions():
-    """Actions of the catalogue."""
-    return {}
+    """Actions of the catalogue, with the roles that may perform them (scopes come from access paths)."""
+    return {
+        # Programmes: administrators create them; programme managers build inside theirs; auditors read.
+        "catalogue.programme.list": {"authenticated"},
+        "catalogue.programme.create": {"administrator"},
+        "catalogue.programme.view": READERS,
+        "catalogue.programme.manage": MANAGERS,
+        # Courses and their content; learners and trainers reach them through their cohort.
+        "catalogue.course.view": READERS | {"learner", "trainer", "mentor"},
+        "catalogue.course.manage": MANAGERS,
+        "catalogue.attachment.download": READERS | {"learner", "trainer", "mentor"},
+        # Cohorts, sessions and rosters.
+        "catalogue.cohort.view": READERS | {"trainer", "mentor"},
+        "catalogue.cohort.manage": MANAGERS,
+        # Enrolment: programme managers enrol anyone; organisation managers their own staff; people apply.
+        "catalogue.enrolment.create": MANAGERS,
+        "catalogue.enrolment.sponsor": {"organisation_manager"},
+        "catalogue.enrolment.apply": {"authenticated"},
+        "catalogue.enrolment.view": READERS | {"owner", "organisation_manager", "trainer"},
+        "catalogue.enrolment.manage": MANAGERS,
+        "catalogue.sensitive.view": MANAGERS,
+        "catalogue.sensitive.record": MANAGERS,
+        # A learner's own progress and calendar.
+        "catalogue.progress.record": {"owner"},
+        "catalogue.calendar.view": {"authenticated"},
+        "catalogue.staff.view": {"organisation_manager", "administrator"},
+    }
+
+
+@hookimpl
+def lms_nav_items(user):
+    """Calendar for everyone signed in; programmes for those who build or audit them; staff for organisation managers."""
+    if not user.is_authenticated:
+        return []
+    from .views import nav_entries
+
+    return nav_entries(user)
+
+
+@hookimpl
+def lms_course_tabs(course, user):
+    """The catalogue's own tabs: the content, and the cohorts for those who may see them."""
+    return [
+        {"label": _l("Content"), "endpoint": "catalogue.course", "values": {"course_id": course.id}, "order": 0},
+    ]
+
+
+@hookimpl
+def lms_dashboard_panels(user):
+    """The learner's "what next?" panel and, for organisation managers, a link to their staff."""
+    from .views import dashboard_panels
+
+    return dashboard_panels(user)
+
+
+@hookimpl
+def lms_certificate_blockers(enrolment):
+    """Required lessons the learner has not marked done."""
+    from .services import lessons_incomplete
+
+    return lessons_incomplete(enrolment)
+
+
+@hookimpl
+def lms_blocker_messages():
+    """Sentences for the catalogue's blocker codes."""
+    return {"lessons_incomplete": _l("Lessons done: %(done)s of %(required)s required.")}
+
+
+@hookimpl
+def lms_demo_data(ctx):
+    """The demo programmes, courses, cohorts, sessions and enrolments."""
+    from .demo import build
+
+    build(ctx)
+
+
+@hookimpl
+def lms_user_export(user):
+    """Enrolments, progress and sensitive attributes held about the person."""
+    from .services import export_user
+
+    return {"catalogue": export_user(user)}
+
+
+@hookimpl
+def lms_user_erase(user):
+    """Delete non-evidence data about the person; enrolments stay as (pseudonymised) evidence."""
+    from .services import erase_user
+
+    erase_user(user)
