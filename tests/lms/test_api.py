@@ -41,6 +41,7 @@ def make_token(app, user, scopes=("me:read",), days=30, name="script"):
 def test_token_lifecycle_on_the_account_page(client, make_user, app):
     make_user("mira", email="mira@example.org", roles=[("trainer", "cohort", 3)])
     login_as(client, "mira")
+    assert 'href="/account/tokens"' in client.get("/account").get_data(as_text=True)
 
     response, secret = create_token_on_page(client, name="attendance export", scopes=("me:read",))
     assert response.status_code == 200 and secret
