@@ -185,12 +185,14 @@ class IssueCodesForm(FlaskForm):
         _l("People"),
         coerce=int,
         choices=[],
-        validate_choice=True,
+        validate_choice=False,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
 
     def validate_people(self, field):
-        """At least one person."""
+        """At least one person, and only people from the list."""
         if not field.data:
             raise ValidationError(_("Choose at least one person."))
+        if not set(field.data) <= {value for value, _label in field.choices}:
+            raise ValidationError(_("Choose people from the list only."))
