@@ -1,0 +1,137 @@
+"""Two-factor authentication with an authenticator app."""
+
+import re
+
+import pyotp
+import pytest
+
+from tests.helpers import csrf_token, login_as, logout
+
+
+def _enrol(client) -> str:
+    """Turn the authenticator on through the page, as a person would; returns the secret."""
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert 'src="data:image/svg+xml' in page
+    secret = re.search(r'<code class="signin-code">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    token = csrf_token(client, "/account/two-factor")
+    response = client.post("/account/two-factor", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302
+    return secret
+
+
+def _code_step(client, code):
+    token = csrf_token(client, "/auth/two-factor")
+    return client.post("/auth/two-factor", data={"csrf_token": token, "code": code})
+
+
+def test_learners_cannot_turn_on_an_authenticator(client, make_user):
+    make_user("mira", roles=[("learner", "cohort", 1)])
+    login_as(client, "mira")
+    assert client.get("/account/two-factor").status_code == 403
+    assert "Two-factor" not in client.get("/account").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", [("administrator", "site", None), ("programme_manager", "programme", 3),
+                                  ("auditor", "programme", 3)])  # fmt: skip
+def test_enrolment_stores_the_secret_encrypted_and_asks_for_a_code_at_sign_in(app, client, make_user, role):
+    from lms.auth.totp import decrypt_secret
+    from lms.extensions import db
+    from lms.models import AuditEvent, User
+
+    user = make_user("kata", roles=[role])
+    login_as(client, user)
+    token = csrf_token(client, "/account/two-factor")
+    wrong = client.post("/account/two-factor", data={"csrf_token": token, "code": "000000"})
+    assert "This code is not right." in wrong.get_data(as_text=True)
+    secret = _enrol(client)
+    with app.app_context():
+        stored = db.session.get(User, user.id).totp_secret
+        assert secret.encode() not in stored and decrypt_secret(stored) == secret
+        assert AuditEvent.query.filter_by(action="auth.totp_enabled").count() == 1
+    assert client.get("/").status_code == 200  # this session already proved the second factor
+    logout(client)
+    response = login_as(client, user)
+    assert response.status_code == 302
+    for path in ("/", "/account", "/account/password"):
+        assert client.get(path).headers["Location"].endswith("/auth/two-factor"), path
+    assert "This code is not right." in _code_step(client, "123456").get_data(as_text=True)
+    assert "The code has six digits." in _code_step(client, "12ab").get_data(as_text=True)
+    assert client.post("/auth/two-factor", data={"code": "123456"}).status_code == 400
+    code = pyotp.TOTP(secret).now()
+    response = _code_step(client, f"{code[:3]} {code[3:]}")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        assert AuditEvent.query.filter_by(action="auth.totp_failed").count() == 2
+
+
+def test_the_code_step_keeps_the_page_the_person_asked_for(client, make_user):
+    make_user("root", roles=[("administrator", "site", None)])
+    login_as(client, "root")
+    secret = _enrol(client)
+    logout(client)
+    login_as(client, "root")
+    assert client.get("/account/password").status_code == 302
+    response = _code_step(client, pyotp.TOTP(secret).now())
+    assert response.headers["Location"].startswith("/account/password")
+
+
+def test_turning_it_off_needs_a_code(app, client, make_user):
+    from lms.extensions import db
+    from lms.models import User
+
+    user = make_user("root", roles=[("administrator", "site", None)])
+    login_as(client, user)
+    secret = _enrol(client)
+    token = csrf_token(client, "/account/two-factor")
+    assert "This code is not right." in client.post(
+        "/account/two-factor", data={"csrf_token": token, "code": "000000"}
+    ).get_data(as_text=True)
+    response = client.post("/account/two-factor", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, user.id).totp_secret is None
+    logout(client)
+    login_as(client, user)
+    assert client.get("/").status_code == 200
+
+
+@pytest.fixture
+def required_for_administrators(app_config):
+    app_config["REQUIRE_2FA_ROLES"] = ["administrator"]
+
+
+def test_required_but_not_enrolled_people_are_sent_to_set_it_up(required_for_administrators, app, client, make_user):
+    make_user("root", roles=[("administrator", "site", None)])
+    make_user("mira")
+    login_as(client, "mira")
+    assert client.get("/").status_code == 200  # not required of everyone
+    logout(client)
+    login_as(client, "root")
+    for path in ("/", "/account", "/auth/codes"):
+        assert client.get(path).headers["Location"].endswith("/account/two-factor"), path
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert "Your account must use two-factor authentication." in page
+    secret = _enrol(client)
+    assert client.get("/").status_code == 200
+    token = csrf_token(client, "/account/two-factor")
+    response = client.post("/account/two-factor", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 200 and "cannot be turned off" in response.get_data(as_text=True)
+
+
+def test_administrators_can_require_it_per_person_or_per_role(app, client, make_user):
+    from lms.auth.services import set_required_2fa_roles
+    from lms.extensions import db
+    from lms.models import User
+
+    make_user("pm", roles=[("programme_manager", "programme", 1)], totp_required=True)
+    make_user("aud", roles=[("auditor", "programme", 1)])
+    login_as(client, "pm")
+    assert client.get("/").headers["Location"].endswith("/account/two-factor")
+    client = app.test_client()
+    login_as(client, "aud")
+    assert client.get("/").status_code == 200
+    with app.test_request_context():
+        set_required_2fa_roles(["auditor"])
+        assert db.session.get(User, 2).username == "aud"
+    assert client.get("/").headers["Location"].endswith("/account/two-factor")
