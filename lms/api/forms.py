@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .auth import scopes
@@ -25,7 +25,6 @@ class TokenForm(FlaskForm):
         choices=[],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        validators=[InputRequired(message=_l("Choose at least one scope."))],
     )
     days = IntegerField(
         _l("Days until it expires"),
@@ -39,6 +38,11 @@ class TokenForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.scopes.choices = list(scopes().items())
+
+    def validate_scopes(self, field):
+        """At least one scope (checked here: a ``required`` flag would mark every checkbox as required)."""
+        if not field.data:
+            raise ValidationError(_l("Choose at least one scope."))
 
 
 class RevokeForm(FlaskForm):
