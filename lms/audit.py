@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app, has_request_context
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from .database import begin_write, utcnow
@@ -52,7 +52,7 @@ def canonical_payload(state: dict | None) -> str | None:
 
 def payload_digest(payload_text: str | None) -> str:
     """SHA-256 of a payload's stored text (of nothing, for an absent payload)."""
-    return hashlib.sha256((payload_text or "").encode()).hexdigest() if payload_text else EMPTY_DIGEST
+    return hashlib.sha256(payload_text.encode()).hexdigest() if payload_text else EMPTY_DIGEST
 
 
 def state_digest(state: dict | None) -> str:
@@ -107,7 +107,7 @@ def append(
     begin_write(session)
     if obj is not None:
         object_type, object_id = object_ref(obj)
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    head = _lock_head(session)
     before_text, after_text = canonical_payload(before), canonical_payload(after)
     event = AuditEvent(
         seq=head.seq + 1,
@@ -135,6 +135,31 @@ def append(
     head.seq, head.hash = event.seq, event.hash
     session.flush()
     return event
+
+
+def _lock_head(session: Session) -> AuditHead:
+    # populate_existing: a head row read earlier in this session must be refreshed with what the lock
+    # returns, or the event would link to a stale head and the unique prev_hash would refuse it.
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    return session.execute(query).scalar_one()
+
+
+def erase_payloads_for(user, session: Session | None = None) -> int:
+    """Blank the before/after payloads of every event whose subject is ``user`` (GDPR erasure).
+
+    Runs in the caller's write transaction (the erasure service appends its own event and commits).
+    The chain keeps the payloads' digests, so it still verifies; returns how many payloads were blanked.
+    """
+    session = session or db.session()
+    begin_write(session)
+    subject_events = select(AuditEvent.seq).where(AuditEvent.subject == user.pseudonym)
+    result = session.execute(
+        update(AuditPayload)
+        .where(AuditPayload.seq.in_(subject_events), AuditPayload.erased_at.is_(None))
+        .values(before=None, after=None, erased_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def record_refusal(action: str, *, actor=None, object_type="", object_id="", reason="") -> None:
@@ -185,7 +210,7 @@ def _seal_message(seq: int, head_hash: str) -> bytes:
 def seal_head() -> AuditSeal | None:
     """Sign the current chain head (the scheduler does this daily); nothing to do on an empty chain."""
     begin_write()
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    head = _lock_head(db.session())
     if head.seq == 0:
         db.session.rollback()
         return None
@@ -266,8 +291,13 @@ def _verify_chain(conn, result: VerifyResult) -> None:
         if rebuilt != stored:
             result.fail(f"event {seq} was altered: its fields no longer match its hash")
             return
-        payload_kept = erased is None and (pb is not None or pa is not None)
-        if payload_kept and (payload_digest(pb) != bsha or payload_digest(pa) != asha):
+        if erased is not None:
+            # An erased payload is blank; text left behind an erasure mark was not erased but hidden.
+            if pb is not None or pa is not None:
+                result.fail(f"event {seq}: its payload is marked erased but still holds data")
+                return
+        elif payload_digest(pb) != bsha or payload_digest(pa) != asha:
+            # Also catches a payload row deleted outright: nothing stored no longer matches the digests.
             result.fail(f"event {seq}: the stored payload differs from the digest in the chain")
             return
         prev = stored
@@ -302,9 +332,11 @@ def _verify_seals(conn, result: VerifyResult) -> None:
 def _verify_evidence(conn, result: VerifyResult, evidence_models) -> None:
     for model in evidence_models:
         otype = model.__tablename__
+        # Only events that record a state count: a refusal or a read naming the row carries no payload.
+        changes_state = or_(AuditEvent.before_sha256 != EMPTY_DIGEST, AuditEvent.after_sha256 != EMPTY_DIGEST)
         last = (
             select(AuditEvent.object_id, func.max(AuditEvent.seq).label("seq"))
-            .where(AuditEvent.object_type == otype)
+            .where(AuditEvent.object_type == otype, changes_state)
             .group_by(AuditEvent.object_id)
             .subquery()
         )
@@ -316,11 +348,14 @@ def _verify_evidence(conn, result: VerifyResult, evidence_models) -> None:
         with Session(bind=conn) as session:
             for row in session.execute(select(model).execution_options(yield_per=2000)).scalars():
                 result.evidence_rows += 1
-                recorded = digests.get(str(row.id))
+                recorded = digests.pop(str(row.id), None)
                 if recorded is None:
-                    result.fail(f"{otype} {row.id} has no audit event")
+                    result.fail(f"{otype} {row.id} has no audit event (inserted outside Pathways)")
                 elif recorded != state_digest(row.audit_state()):
                     result.fail(f"{otype} {row.id} differs from its last audit event (edited outside Pathways)")
+        for object_id, recorded in digests.items():
+            if recorded != EMPTY_DIGEST:  # its last event did not delete it
+                result.fail(f"{otype} {object_id} is gone but its last audit event did not delete it")
 
 
 def verify(evidence_models=None) -> VerifyResult:
@@ -329,6 +364,10 @@ def verify(evidence_models=None) -> VerifyResult:
 
     result = VerifyResult()
     with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One snapshot for the whole check, so appends committed meanwhile cannot look like a break.
+            # (SQLite: the connection's single read transaction already is one.)
+            conn.execution_options(isolation_level="REPEATABLE READ")
         _verify_chain(conn, result)
         _verify_seals(conn, result)
         models = registered_evidence_models() if evidence_models is None else evidence_models
@@ -344,7 +383,7 @@ _SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS lms_audit_event_no_delete BEFORE DELETE ON lms_audit_event "
     "BEGIN SELECT RAISE(ABORT, 'lms_audit_event is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS lms_audit_payload_no_delete BEFORE DELETE ON lms_audit_payload "
-    "BEGIN SELECT RAISE(ABORT, 'lms_audit_payload rows are never deleted'); END",
+    "BEGIN SELECT RAISE(ABORT, 'lms_audit_payload may only be erased'); END",
     "CREATE TRIGGER IF NOT EXISTS lms_audit_payload_erase_only BEFORE UPDATE ON lms_audit_payload "
     'WHEN NEW.erased_at IS NULL OR NEW."before" IS NOT NULL OR NEW."after" IS NOT NULL '
     "BEGIN SELECT RAISE(ABORT, 'lms_audit_payload may only be erased'); END",
