@@ -53,5 +53,9 @@ test: $(STAMP) translations browser-deps lint
 		LMS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"; \
 	else echo "PostgreSQL does not answer at $(PG_TEST_URL): SQLite only"; fi
 
+# Pages under gunicorn driven by wrk (Debian package, installed when missing), audit verify over 1,000,000 events.
+# BENCH_SECONDS (per page, default 10), BENCH_AUDIT_EVENTS, BENCH_IMPORT_ROWS, BENCH_POSTGRES_URL: see bench/__init__.py.
 bench: $(STAMP) translations
+	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -q wrk >/dev/null 2>&1 \
+		|| { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q wrk >/dev/null; }; }
 	$(BIN)/python -m bench
