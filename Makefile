@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 translations: $(STAMP)
-	$(BIN)/pybabel -q compile -f -d lms/translations
+	$(BIN)/pybabel -q compile -d lms/translations
 
 # Re-extract every string from the code (babel.cfg says where, and which keywords) and merge it into each locale's
 # catalogue of config.LANGUAGES, creating the missing ones; tests/lms/test_translations.py lists what needs translating.
