@@ -320,6 +320,37 @@ def test_openapi_document_is_generated_from_the_routes(client):
     assert paths["/api/v1/me"]["get"]["summary"] == "The token's owner."
 
 
+def test_a_plugins_api_blueprint_appears_in_the_document(app):
+    from flask import Blueprint
+
+    from lms.api import api_route
+
+    plugin_api = Blueprint("sample_plugin_api", __name__, url_prefix="/api/v1/sample")
+
+    @plugin_api.get("/items/<int:item_id>/notes/<slug>")
+    @api_route("api.me", "me:read", response_schema={"type": "object"})
+    def item_notes(item_id, slug):
+        """Notes of one item.
+
+        Declared only through the decorator: nothing else describes it.
+        """
+        return {"item": item_id, "slug": slug}
+
+    app.register_blueprint(plugin_api)
+    operation = (
+        app.test_client()
+        .get("/api/v1/openapi.json")
+        .get_json()["paths"]["/api/v1/sample/items/{item_id}/notes/{slug}"]["get"]
+    )
+    assert operation["summary"] == "Notes of one item."
+    assert operation["description"] == "Declared only through the decorator: nothing else describes it."
+    assert [(p["name"], p["schema"]["type"]) for p in operation["parameters"]] == [
+        ("item_id", "integer"),
+        ("slug", "string"),
+    ]
+    assert operation["security"] == [{"bearerAuth": ["me:read"]}]
+
+
 def test_openapi_document_passes_the_validator(client):
     from openapi_spec_validator import validate
 
