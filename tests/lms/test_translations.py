@@ -38,6 +38,7 @@ SAME_AS_ENGLISH = {
 }
 
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdifreEgGxXoc%]|\{\w*(?:[.:!][^{}]*)?\}")
+CYRILLIC = re.compile("[\u0400-\u04ff]")
 CLDR_ORDER = ("zero", "one", "two", "few", "many", "other")
 
 
@@ -122,6 +123,18 @@ def test_every_message_is_translated_with_its_placeholders_and_plural_forms(loca
     assert not problems, f"{len(problems)} problem(s) in {locale}:\n" + "\n".join(
         f"{what}: {msgid!r}" for what, msgid in problems
     )
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_words_are_written_in_one_script(locale):
+    """No Latin look-alike inside a Cyrillic word ("сè" needs Cyrillic "ѐ"), no Romanian cedilla for comma (ş, ţ)."""
+    odd = []
+    for message in catalogue(locale):
+        text = message.string if isinstance(message.string, str) else " ".join(message.string)
+        mixed = [w for w in re.findall(r"\w+", text) if CYRILLIC.search(w) and re.search(r"[A-Za-z\u00c0-\u024f]", w)]
+        if mixed or locale == "ro" and re.search("[şţŞŢ]", text):
+            odd.append((mixed, message.id))
+    assert not odd, "\n".join(f"{words}: {msgid!r}" for words, msgid in odd)
 
 
 def test_the_check_finds_each_kind_of_problem():
