@@ -226,7 +226,8 @@ def api_route(
 
     Put it under the blueprint's route decorator. With ``load``, the URL arguments fetch the object
     (404 JSON when None) and the view receives it, as with ``requires``. With ``request_schema`` the
-    JSON body is checked first and read with ``request_body()``. Schemas also feed ``openapi.json``.
+    JSON body is checked after the access checks and read with ``request_body()``; a callable schema is
+    evaluated per request. Schemas also feed ``openapi.json``.
     Token-authenticated views are exempt from CSRF; a session cookie never authenticates them.
     """
     spec = ApiSpec(action, scope, response_schema, request_schema, status, load is not None)
