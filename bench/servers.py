@@ -109,7 +109,7 @@ class WrkResult:
 
     requests_per_second: float
     p50_ms: float
-    failures: int  # non-2xx/3xx responses
+    failures: int  # responses other than 200
     socket_errors: int  # connections refused, reset or timed out (a loaded machine, not a wrong answer)
 
     @property
@@ -130,19 +130,20 @@ def wrk_binary() -> str:
 def wrk(url: str, seconds: float, cookie: str = "") -> WrkResult:
     """Load ``url`` with ``wrk -t2 -c32`` for ``seconds`` (a 10 s timeout, so a busy machine slows, not fails)."""
     command = [wrk_binary(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s", "--latency"]
+    command += ["--script", str(Path(__file__).with_name("not_200.lua"))]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if rate is None:
+    failures = re.search(r"Not-200 responses: (\d+)", output)
+    if rate is None or failures is None:
         raise RuntimeError(f"unexpected wrk output: {output[-500:]}")
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", output)
     scale = {"us": 0.001, "ms": 1, "s": 1000}
-    failures = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return WrkResult(
         requests_per_second=float(rate.group(1)),
         p50_ms=float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan"),
-        failures=failures,
+        failures=int(failures.group(1)),
         socket_errors=sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
     )

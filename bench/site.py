@@ -157,13 +157,18 @@ def csrf_token(html: str) -> str:
     raise LookupError("the page has no CSRF token")
 
 
-def sign_in(base_url: str, login: str, password: str) -> str:
+def login_form(html: str, account: dict) -> dict:
+    """The sign-in form's fields for a demo account, with the CSRF token of the login page ``html``."""
+    return {"login": account["username"], "password": account["password"], "next": "", "csrf_token": csrf_token(html)}
+
+
+def sign_in(base_url: str, account: dict) -> str:
     """Sign in through the real form of a served site; the Cookie header of the signed-in session."""
     status, headers, html = request(base_url, "/auth/login")
     jar = _cookies(headers, {})
-    form = {"login": login, "password": password, "next": "", "csrf_token": csrf_token(html)}
+    form = login_form(html, account)
     status, headers, _body = request(base_url, "/auth/login", cookie=cookie_header(jar), form=form)
     location = dict((k.lower(), v) for k, v in headers).get("location", "")
     if status != 302 or "/auth/" in location:
-        raise RuntimeError(f"signing in as {login} failed (HTTP {status}, to {location or 'nowhere'})")
+        raise RuntimeError(f"signing in as {account['username']} failed (HTTP {status}, to {location or 'nowhere'})")
     return cookie_header(_cookies(headers, jar))
