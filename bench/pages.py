@@ -61,7 +61,7 @@ class Page:
 PAGES = [
     Page("login page", "auth.login"),
     Page("learner dashboard", "core.dashboard", who="learner.esa1"),
-    Page("cohort page (100 learners)", "catalogue.cohort", who="admin", values=cohort_of_100),
+    Page("cohort page (100 learners)", "catalogue.cohort", who="trainer.rs", values=cohort_of_100),
 ]
 
 
