@@ -80,7 +80,9 @@ def _current_actor() -> str:
 
 
 def object_ref(obj) -> tuple[str, str]:
-    """The (type, id) an event names for a model instance."""
+    """The (type, id) an event names for a model instance; empty for None or anything that is not a row."""
+    if obj is None or not hasattr(obj, "__tablename__"):
+        return "", ""
     return obj.__tablename__, str(obj.id)
 
 

@@ -15,9 +15,10 @@ def lms_blueprints():
     from .api.views import pages as tokens_bp
     from .auth.account import bp as account_bp
     from .auth.views import bp as auth_bp
+    from .task_views import bp as tasks_bp
     from .views import bp as core_bp
 
-    return [core_bp, auth_bp, account_bp, admin_bp, api_bp, tokens_bp]
+    return [core_bp, auth_bp, account_bp, admin_bp, api_bp, tokens_bp, tasks_bp]
 
 
 @hookimpl
@@ -60,6 +61,9 @@ def lms_permissions():
         "api.me": {"authenticated"},
         "api.me.update": {"authenticated"},
         "api.tokens.revoke": {"owner"},
+        # A task's page and result: its creator, managers of the scope it belongs to, administrators.
+        "tasks.view": {"owner", "programme_manager", "organisation_manager", *ADMIN},
+        "tasks.download": {"owner", "programme_manager", "organisation_manager", *ADMIN},
     }
 
 
@@ -94,10 +98,16 @@ def lms_task_handlers():
 
 @hookimpl
 def lms_scheduled_jobs():
-    """Send what waits in the outbox every minute."""
+    """Send what waits in the outbox every minute; the scheduler's heartbeat; the daily signed audit head."""
+    from .audit import seal_head
     from .mail import deliver_outbox
+    from .scheduler import HEARTBEAT_SECONDS, heartbeat
 
-    return [("mail.deliver", deliver_outbox, {"trigger": "interval", "minutes": 1})]
+    return [
+        ("mail.deliver", deliver_outbox, {"trigger": "interval", "minutes": 1}),
+        ("scheduler.heartbeat", heartbeat, {"trigger": "interval", "seconds": HEARTBEAT_SECONDS}),
+        ("audit.seal", seal_head, {"trigger": "cron", "hour": 2}),
+    ]
 
 
 @hookimpl
@@ -112,10 +122,11 @@ def lms_api_scopes():
 
 @hookimpl
 def lms_cli():
-    """``flask lms token create`` for administrators' scripts."""
+    """``flask lms token create`` for administrators' scripts; ``flask lms scheduler`` and ``flask lms worker``."""
     from .api.cli import token_group
+    from .scheduler import scheduler_command, worker_command
 
-    return [token_group]
+    return [token_group, scheduler_command, worker_command]
 
 
 @hookimpl
