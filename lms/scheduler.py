@@ -176,6 +176,8 @@ def build_scheduler(app, scheduler_class, lock: SchedulerLock):
             scheduler.shutdown(wait=False)
 
     scheduler.add_job(watch_lock, "interval", seconds=HEARTBEAT_SECONDS, id="scheduler.lock")
+    # Beat once at start, so /healthz shows a new scheduler at once rather than after the first interval.
+    scheduler.add_job(_in_app_context(app, "scheduler.first_heartbeat", heartbeat), id="scheduler.first_heartbeat")
     return scheduler
 
 
@@ -220,12 +222,10 @@ def scheduler_command():
     _stop_on_signals(stop.set)
     if not lock.try_acquire():
         click.echo("Another scheduler is running; waiting to take over.")
-        if not lock.acquire(stop):
+        if not lock.acquire(stop, app.config.get("SCHEDULER_POLL_SECONDS", LOCK_POLL_SECONDS)):
             return
     scheduler = build_scheduler(app, BlockingScheduler, lock)
     _stop_on_signals(lambda: scheduler.shutdown(wait=False))
-    with app.app_context():
-        heartbeat()
     click.echo("Scheduler running.")
     try:
         scheduler.start()
@@ -264,7 +264,6 @@ class InProcess:
         if self.lock.try_acquire():
             self.scheduler = build_scheduler(self.app, BackgroundScheduler, self.lock)
             self.scheduler.start()
-            self.scheduler.add_job(_in_app_context(self.app, "scheduler.heartbeat", heartbeat), id="first-heartbeat")
         else:
             log.info("another scheduler is running: this process only runs a worker")
 
