@@ -1,6 +1,6 @@
 """The health report behind ``/healthz``: database, scheduler heartbeat, queue depth."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
@@ -12,6 +12,17 @@ HEARTBEAT_KEY = "scheduler.heartbeat"
 HEARTBEAT_STALE = timedelta(minutes=3)
 
 
+def _beat_age(value: str) -> timedelta:
+    """How long ago a heartbeat was written (ISO 8601; an unreadable value counts as very old)."""
+    try:
+        beat = datetime.fromisoformat(value)
+    except ValueError:
+        return timedelta.max
+    if beat.tzinfo is not None:
+        beat = beat.astimezone(UTC).replace(tzinfo=None)
+    return utcnow() - beat
+
+
 def health_report() -> dict:
     """A JSON-ready dict; ``database`` is ``ok`` or ``error``, the scheduler ``ok``, ``stale`` or ``never``."""
     try:
@@ -20,10 +31,7 @@ def health_report() -> dict:
         db.session.rollback()
         return {"database": "error", "scheduler": "unknown", "queue_depth": None}
     beat = db.session.get(Setting, HEARTBEAT_KEY)
-    if beat is None:
-        scheduler = "never"
-    else:
-        scheduler = "ok" if utcnow() - datetime.fromisoformat(beat.value) < HEARTBEAT_STALE else "stale"
+    scheduler = "never" if beat is None else ("ok" if _beat_age(beat.value) < HEARTBEAT_STALE else "stale")
     depth = db.session.execute(select(func.count()).select_from(Task).where(Task.status == "queued")).scalar_one()
     return {
         "database": "ok",
