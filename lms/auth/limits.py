@@ -56,6 +56,20 @@ def login_limits(view):
         deduct_when=_failed,
         exempt_when=_no_account_named,
     )(view)
+    return _address_limit(view)
+
+
+# Each request sends a mail: a few per account and hour keep the page from being used to flood a mailbox.
+RESET_LIMIT_ACCOUNT = "3 per hour"
+
+
+def reset_limits(view):
+    """Limit password-reset requests: every request counts, per account and (loosely) per address."""
+    view = limiter.limit(RESET_LIMIT_ACCOUNT, key_func=_account_key, methods=["POST"])(view)
+    return _address_limit(view)
+
+
+def _address_limit(view):
     return limiter.shared_limit(
         lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
         scope="login-address",

@@ -12,7 +12,7 @@ from ..models import Organisation
 from ..security import safe_next
 from . import services
 from .forms import CodeLoginForm, IssueCodesForm, LoginForm, LogoutForm, NewPasswordForm, ResetRequestForm, TotpCodeForm
-from .limits import login_limits, mark_failed
+from .limits import login_limits, mark_failed, reset_limits
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", template_folder="../templates")
 
@@ -119,7 +119,7 @@ def choose_password():
 
 @bp.route("/reset", methods=["GET", "POST"])
 @requires("auth.reset")
-@login_limits
+@reset_limits
 def reset_request():
     """Ask for a password-reset link by e-mail."""
     form = ResetRequestForm()

@@ -170,3 +170,22 @@ def test_account_pages_need_sign_in_and_csrf(client, make_user):
     for path in ("/account", "/account/password"):
         assert client.post(path, data={"first_name": "X", "current": "x"}).status_code == 400, path
     assert client.get("/auth/choose-password").status_code == 302  # only right after a code sign-in
+
+
+def test_every_form_refuses_a_post_without_csrf_token(app, client, make_user):
+    from lms.models import AuditEvent, OneTimeCode
+
+    make_user("root", roles=[("administrator", "site", None)])
+    anonymous = ["/auth/login", "/auth/reset", "/auth/reset/some-token", "/auth/welcome/some-token", "/auth/code"]
+    for path in anonymous:
+        response = client.post(path, data={"login": "root", "password": "x", "code": "AAAA-AAAA"})
+        assert response.status_code == 400 and "This form has expired" in response.get_data(as_text=True), path
+    login_as(client, "root")
+    with app.app_context():
+        events = AuditEvent.query.count()
+    signed_in = ["/account", "/account/password", "/account/two-factor", "/auth/two-factor", "/auth/codes/sheet"]
+    for path in signed_in:
+        response = client.post(path, data={"code": "123456", "people": ["1"], "first_name": "X"})
+        assert response.status_code == 400, path
+    with app.app_context():
+        assert AuditEvent.query.count() == events and OneTimeCode.query.count() == 0

@@ -94,3 +94,14 @@ def test_limit_is_shared_between_two_app_instances_through_redis(redis_config):
     assert login_as(second.test_client(), "mira", DEFAULT_PASSWORD).status_code == 429
     server = redis.Redis(host="127.0.0.1", port=6379, db=0)
     assert list(server.scan_iter(f"*{redis_config['RATELIMIT_KEY_PREFIX']}*login-account*"))
+
+
+def test_reset_requests_are_limited_per_account_so_a_mailbox_cannot_be_flooded(app, client, make_user):
+    from lms.models import OutboxMessage
+
+    make_user("mira", email="mira@example.org")
+    for expected in (302, 302, 302, 429):
+        token = csrf_token(client, "/auth/reset")
+        assert client.post("/auth/reset", data={"csrf_token": token, "login": "mira"}).status_code == expected
+    with app.app_context():
+        assert OutboxMessage.query.count() == 3
