@@ -25,6 +25,16 @@ def test_each_role_signs_in_switches_language_and_signs_out(browser_page, live_s
     own = account["locale"]
     assert page.locator("html").get_attribute("lang") == bcp47(own)  # the profile's language
 
+    navigation = page.get_by_role("navigation", name=live_server.translate(own, "Main"))
+    hrefs = navigation.get_by_role("link").evaluate_all("links => links.map((a) => a.getAttribute('href'))")
+    assert "/" in hrefs
+    for href in hrefs:  # every page the role's navigation offers opens, is marked current, and passes the checks
+        browser_page.goto(href)
+        if _path(page) == href:  # not after a redirect ("my organisation" opens the organisation's own page)
+            current = navigation.locator("[aria-current=page]")
+            assert current.count() == 1 and current.get_attribute("href") == href
+    browser_page.goto("/")
+
     target = "mk" if own != "mk" else "en"
     switcher = page.get_by_role("combobox", name=live_server.translate(own, "Language"))
     switcher.select_option(label=LANGUAGE_NAMES[target])
