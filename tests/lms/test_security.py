@@ -4,6 +4,7 @@ import secrets
 from urllib.parse import urlsplit
 
 import pytest
+from babel.messages.pofile import read_po
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -12,6 +13,7 @@ from lms.access import requires
 from lms.extensions import db
 from lms.models import AuditEvent, User
 from tests.helpers import create_user, csrf_token, login_as
+from tests.lms.test_i18n import TRANSLATIONS, compiled_catalogues  # noqa: F401  (compiles stale .mo files)
 
 # Known ways to smuggle another site past a "starts with /" check. Each is the value the server
 # receives (already URL-decoded). Literal percent-escapes such as "/%2F%2Fx.com" are paths on this
@@ -134,8 +136,13 @@ def test_production_refuses_to_start_without_a_real_secret_key(app_config, monke
 
 
 def _translated(app, locale: str, message: str) -> str:
+    """``message`` as the locale's catalogue (the .po file) words it; the English while it is untranslated."""
+    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        entry = read_po(handle).get(message)
+    expected = (entry and entry.string) or message
     with app.test_request_context(), force_locale(locale):
-        return _(message)
+        assert _(message) == expected, f"the compiled {locale} catalogue is out of date"
+    return expected
 
 
 CSRF_MESSAGE = "This form has expired or was sent from another site. Please try again."
