@@ -10,10 +10,20 @@ READERS = MANAGERS | {"auditor"}
 
 @hookimpl
 def lms_blueprints():
-    """The catalogue's pages."""
+    """The catalogue's pages and its ``/api/v1/catalogue`` routes."""
+    from .api import bp as api_bp
     from .views import bp
 
-    return [bp]
+    return [bp, api_bp]
+
+
+@hookimpl
+def lms_api_scopes():
+    """Token scopes of the catalogue's API."""
+    return {
+        "catalogue:read": _l("Read programmes, courses, cohorts, sessions and enrolments you may see"),
+        "enrolments:write": _l("Enrol people in cohorts"),
+    }
 
 
 @hookimpl

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from courses.catalogue import services
-from courses.catalogue.models import Enrolment, Lesson, LessonAttachment, Module
+from courses.catalogue.models import Lesson
 from lms.extensions import db
 from lms.models import User
 from tests.courses.catalogue.factories import build_course
@@ -67,6 +67,3 @@ def attachment_of_b(world):
 def enrolment_of_b(world):
     """B's learner's enrolment, sponsored by B."""
     return _b_course(world)["enrolment"]
-
-
-__all__ = ["Enrolment", "LessonAttachment", "Module"]

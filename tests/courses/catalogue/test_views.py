@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, select
 
 from courses.catalogue import services
-from courses.catalogue.models import Cohort, Course, Enrolment, Lesson, Session
+from courses.catalogue.models import Enrolment, Lesson, Session
 from lms.extensions import db
 from lms.models import Organisation, User
 from tests.courses.catalogue.factories import build_course
@@ -227,6 +227,3 @@ def test_cohort_page_shows_roster_only_to_those_with_a_role(app, client, make_us
     nobody = app.test_client()
     login_as(nobody, "nobody")
     assert nobody.get(f"/catalogue/cohorts/{cohort_id}").status_code == 403
-
-
-__all__ = ["Cohort", "Course"]
