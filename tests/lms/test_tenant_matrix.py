@@ -5,6 +5,7 @@ tests/tenant_fixtures.py (plugins register theirs there). Each of A's people (or
 member, trainer, cohort learner, programme auditor) must get 403 or 404 and never see a name of B's.
 """
 
+import json
 import secrets
 from datetime import timedelta
 
@@ -69,6 +70,14 @@ def _browser(app, user):
     return client, (_bearer(app, user) if has_api else {})
 
 
+def _text(response) -> str:
+    """The body as a person or a script reads it: JSON escapes non-ASCII letters, so it is decoded first."""
+    body = response.get_data(as_text=True)
+    if response.is_json:
+        body += json.dumps(response.get_json(silent=True), ensure_ascii=False)
+    return body
+
+
 def _leaks(body: str, names: set[str]) -> list[str]:
     return sorted(name for name in names if name in body)
 
@@ -88,18 +97,24 @@ def test_organisation_a_cannot_reach_organisation_b(app, world):
                 response = request(client, method, path, headers)
                 if rule.arguments and response.status_code not in REFUSED:
                     problems.append(f"{role} {method} {path}: {response.status_code}, expected 403 or 404")
-                if leaked := _leaks(response.get_data(as_text=True), b_names if rule.arguments else b_people):
+                if leaked := _leaks(_text(response), b_names if rule.arguments else b_people):
                     problems.append(f"{role} {method} {path}: shows {', '.join(leaked)}")
     assert not problems, "Organisation A's people reached organisation B:\n" + "\n".join(problems)
 
 
 def test_matrix_objects_exist_so_refusals_mean_something(app, world):
-    """The administrator opens every GET route with B's objects: none is missing (else the matrix proves nothing)."""
+    """The administrator opens every GET route with B's objects: none is missing, and B's names do show.
+
+    Otherwise the matrix's refusals and its leak check could pass without proving anything.
+    """
     client, api_headers = _browser(app, world.administrator)
+    shown = set()
     for rule, _action, path in routes_needing_sign_in(app, world):
         if rule.arguments and "GET" in rule.methods:
             response = request(client, "GET", path, api_headers if path.startswith("/api/") else {})
             assert response.status_code != 404, f"{path}: the fixture names no existing object"
+            shown.update(_leaks(_text(response), world.b.names()))
+    assert {"Bravo Centre for Social Work", "Bojana Brankovska", "Бојана"} <= shown
 
 
 def test_manager_sees_only_own_people_and_the_refusal_is_audited(app, world, client):
