@@ -30,7 +30,7 @@ def audit_verify():
     if result.ok:
         click.echo("OK: the audit chain is intact.")
         return
-    click.echo(f"BROKEN: {result.first_break}", err=True)
+    click.echo(f"BROKEN. First break: {result.first_break}", err=True)
     for problem in result.problems[1:20]:
         click.echo(f"  also: {problem}", err=True)
     raise SystemExit(1)
