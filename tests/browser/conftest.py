@@ -195,7 +195,9 @@ class BrowserPage:
         if status >= 400:
             self.expected_failures.add(self.url(path))
         response = self.page.goto(self.url(path))
-        assert response is not None and response.status == status, f"{path}: {response and response.status}"
+        if response is None or response.status != status:
+            self.problems.clear()  # the browser's console only repeats the status reported here
+            raise AssertionError(f"{path} answered {response and response.status}, expected {status}")
         self.check()
         return response
 
