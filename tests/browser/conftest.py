@@ -70,10 +70,6 @@ class DemoSnapshot:
         """Every role slug the demo hands out, in a stable order (test ids must match across xdist workers)."""
         return sorted({account["role"] for account in self.accounts})
 
-    def account(self, role: str) -> dict:
-        """The first demo account holding ``role``."""
-        return next(account for account in self.accounts if account["role"] == role)
-
 
 @functools.cache
 def demo_snapshot() -> DemoSnapshot:
