@@ -97,3 +97,24 @@ def test_pages_fit_a_phone_screen(browser_page, live_server):
             box = control.bounding_box()
             if box:  # controls hidden on this page have no box
                 assert box["x"] >= 0 and box["x"] + box["width"] <= width, control.evaluate("el => el.outerHTML")
+
+
+def test_sign_in_language_and_sign_out_work_without_javascript(browser, live_server):
+    """Plain forms all the way: nothing a person needs waits for a script (axe itself needs one, so no checks here)."""
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        account = live_server.accounts[0]
+        page.goto(live_server.url + "/auth/login")
+        page.get_by_label("E-mail, username or phone number").fill(account["username"])
+        page.get_by_label("Password", exact=True).fill(account["password"])
+        page.get_by_role("main").get_by_role("button", name="Sign in").click()
+        assert account["name"] in page.get_by_role("heading", level=1).inner_text()
+        page.get_by_role("combobox", name=live_server.translate(account["locale"], "Language")).select_option("sq")
+        page.get_by_role("button", name=live_server.translate(account["locale"], "Change")).click()
+        assert page.locator("html").get_attribute("lang") == "sq"
+        page.get_by_role("button", name=live_server.translate("sq", "Sign out")).click()
+        page.goto(live_server.url + "/")
+        assert page.url.startswith(live_server.url + "/auth/login")
+    finally:
+        context.close()
