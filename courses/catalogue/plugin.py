@@ -11,6 +11,7 @@ READERS = MANAGERS | {"auditor"}
 @hookimpl
 def lms_blueprints():
     """The catalogue's pages and its ``/api/v1/catalogue`` routes."""
+    from . import import_views  # noqa: F401  (routes on the catalogue blueprint)
     from .api import bp as api_bp
     from .views import bp
 
@@ -54,6 +55,7 @@ def lms_permissions():
         "catalogue.progress.record": {"owner"},
         "catalogue.calendar.view": {"authenticated"},
         "catalogue.staff.view": {"organisation_manager", "administrator"},
+        "catalogue.staff.import": {"organisation_manager", "administrator"},
     }
 
 
@@ -81,6 +83,14 @@ def lms_dashboard_panels(user):
     from .views import dashboard_panels
 
     return dashboard_panels(user)
+
+
+@hookimpl
+def lms_task_handlers():
+    """Large staff imports, and the invitations of people an import created."""
+    from .imports import run_import_task, send_invitations
+
+    return {"catalogue.staff_import": run_import_task, "catalogue.staff_invitations": send_invitations}
 
 
 @hookimpl

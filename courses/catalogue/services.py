@@ -563,6 +563,23 @@ def enrol(
 
     Fires ``lms_enrolment_created`` after the commit.
     """
+    enrolment = add_enrolment(learner, cohort, by, sponsor=sponsor, apply_only=apply_only, reason=reason)
+    db.session.commit()
+    hook().lms_enrolment_created(enrolment=enrolment)
+    return enrolment
+
+
+def add_enrolment(
+    learner: User,
+    cohort: Cohort,
+    by: User | None,
+    *,
+    sponsor=None,
+    apply_only: bool = False,
+    reason: str = "",
+) -> Enrolment:
+    """``enrol``'s work inside the caller's write transaction, which commits and fires the event hook
+    (a staff import enrols many people in one transaction)."""
     if cohort.status in ("closed", "cancelled"):
         raise CatalogueError(_("This cohort is not taking enrolments."))
     begin_write()
@@ -585,8 +602,6 @@ def enrol(
     db.session.flush()
     audit.append("catalogue.enrolment.created", enrolment, actor=by, subject=learner, after=enrolment.audit_state(),
                  reason=reason)  # fmt: skip
-    db.session.commit()
-    hook().lms_enrolment_created(enrolment=enrolment)
     return enrolment
 
 
