@@ -11,7 +11,10 @@ READERS = MANAGERS | {"auditor"}
 @hookimpl
 def lms_blueprints():
     """The catalogue's pages and its ``/api/v1/catalogue`` routes."""
-    from . import import_views  # noqa: F401  (routes on the catalogue blueprint)
+    from . import (
+        import_views,  # noqa: F401  (routes on the catalogue blueprint)
+        manage_views,  # noqa: F401  (routes on the catalogue blueprint)
+    )
     from .api import bp as api_bp
     from .views import bp
 
@@ -47,6 +50,7 @@ def lms_permissions():
         "catalogue.enrolment.create": MANAGERS,
         "catalogue.enrolment.sponsor": {"organisation_manager"},
         "catalogue.enrolment.apply": {"authenticated"},
+        "catalogue.application.browse": {"authenticated"},
         "catalogue.enrolment.view": READERS | {"owner", "organisation_manager", "trainer"},
         "catalogue.enrolment.manage": MANAGERS,
         "catalogue.sensitive.view": MANAGERS,
@@ -61,12 +65,14 @@ def lms_permissions():
 
 @hookimpl
 def lms_nav_items(user):
-    """Calendar for everyone signed in; programmes for those who build or audit them; staff for organisation managers."""
+    """Calendar and applying for a course for everyone signed in; programmes for those who build or audit them;
+    staff for organisation managers."""
     if not user.is_authenticated:
         return []
+    from . import manage_views
     from .views import nav_entries
 
-    return nav_entries(user)
+    return nav_entries(user) + manage_views.nav_entries(user)
 
 
 @hookimpl

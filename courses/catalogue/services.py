@@ -839,3 +839,42 @@ def erase_user(user: User) -> None:
 def end_of_day(day: date) -> datetime:
     """The first moment after ``day`` (naive)."""
     return datetime.combine(day, datetime.min.time()) + timedelta(days=1)
+
+
+# --- self-application --------------------------------------------------------------------------------
+
+
+def open_for_application(today: date | None = None) -> tuple:
+    """SQL conditions (on a query joining ``Course``) of cohorts people may apply to themselves:
+    open, starting after today, of a course that allows self-application."""
+    today = today or utcnow().date()
+    return Cohort.status == "open", Cohort.start_date > today, Course.self_application.is_(True)
+
+
+def seat_counts(cohort_ids) -> dict[int, int]:
+    """Places taken per cohort, for many cohorts in one query."""
+    ids = list(cohort_ids)
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Enrolment.cohort_id, func.count(Enrolment.id))
+            .where(Enrolment.cohort_id.in_(ids), Enrolment.status.in_(SEAT_STATUSES))
+            .group_by(Enrolment.cohort_id)
+        ).all()
+    )
+
+
+def apply_to_cohort(learner: User, cohort: Cohort) -> Enrolment:
+    """A person applies to a cohort open for application: the application waits for selection, or goes on
+    the waiting list when every place is already taken. Fires ``lms_enrolment_created`` after the commit."""
+    is_open = db.session.execute(
+        select(Cohort.id).join(Course, Course.id == Cohort.course_id).where(Cohort.id == cohort.id,
+                                                                            *open_for_application())
+    ).first()  # fmt: skip
+    if not is_open:
+        raise CatalogueError(_("This cohort does not take applications."))
+    begin_write()
+    # The lock keeps the seat count true until the enrolment is written.
+    full = not _has_seat(_lock_cohort(cohort.id))
+    return enrol(learner, cohort, learner, apply_only=not full)
