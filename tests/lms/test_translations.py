@@ -35,6 +35,11 @@ SAME_AS_ENGLISH = {
     "Online": {"ro"},
     "Text": {"ro"},
     "Calendar": {"ro"},
+    "UTF-8": {"mk", "sq", "sr", "sr_Latn", "sl", "ro"},
+    "Problem": {"sr_Latn"},
+    "Format": {"sr_Latn", "ro"},
+    "E-mail": {"ro"},
+    "Separator": {"ro"},
 }
 
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdifreEgGxXoc%]|\{\w*(?:[.:!][^{}]*)?\}")
