@@ -12,6 +12,7 @@ READERS = MANAGERS | {"auditor"}
 def lms_blueprints():
     """The catalogue's pages and its ``/api/v1/catalogue`` routes."""
     from . import (
+        calendar_views,  # noqa: F401  (routes on the catalogue blueprint)
         import_views,  # noqa: F401  (routes on the catalogue blueprint)
         manage_views,  # noqa: F401  (routes on the catalogue blueprint)
     )
@@ -58,6 +59,8 @@ def lms_permissions():
         # A learner's own progress and calendar.
         "catalogue.progress.record": {"owner"},
         "catalogue.calendar.view": {"authenticated"},
+        # A calendar app fetches the feed without a session: the secret token in its URL is the credential.
+        "catalogue.calendar.feed": {"anonymous"},
         "catalogue.staff.view": {"organisation_manager", "administrator"},
         "catalogue.staff.import": {"organisation_manager", "administrator"},
     }
