@@ -211,3 +211,11 @@ class ApplyForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only needs its CSRF token (mark as done, and the like)."""
+
+
+class TrainerForm(FlaskForm):
+    """A programme manager makes a person a trainer of a cohort."""
+
+    login = StringField(_l("Username, e-mail or phone number of the trainer"),
+                        validators=[_required(), Length(max=254)])  # fmt: skip
+

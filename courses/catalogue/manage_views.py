@@ -4,7 +4,7 @@ Routes sit on the catalogue blueprint (``bp`` from ``views``); they stay thin li
 check access with ``@requires``, call a service and render.
 """
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from lms.access import requires
+from lms.auth.services import find_account
 from lms.extensions import db
+from lms.models import User
 
 from . import services
-from .forms import ConfirmForm
+from .forms import CohortForm, ConfirmForm, TrainerForm
 from .models import Cohort, Course, Enrolment
 from .views import bp, load_cohort
 
@@ -73,6 +75,72 @@ def cohort_apply(cohort):
             else:
                 flash(_("Your application was sent. You will hear when it has been decided."), "success")
     return redirect(url_for(".open_cohorts"))
+
+
+# --- cohorts and their trainers ----------------------------------------------------------------------
+
+
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@requires("catalogue.cohort.manage", load=load_cohort)
+def cohort_edit(cohort):
+    """Change a cohort's name, city, language, dates, places and status."""
+    form = CohortForm(obj=cohort)
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in services.COHORT_FIELDS}
+        try:
+            services.save_cohort(cohort.course, values, current_user, cohort)
+        except services.CatalogueError as error:
+            _fail(error)
+        else:
+            flash(_("The cohort was saved."), "success")
+            return redirect(url_for(".cohort", cohort_id=cohort.id))
+    return render_template("catalogue/form.html", form=form, title=_("Edit %(name)s", name=cohort.name),
+                           submit=_("Save"))  # fmt: skip
+
+
+def _trainer_list(cohort_id: int) -> list[User]:
+    ids = services.cohort_trainer_ids([cohort_id]).get(cohort_id, [])
+    return db.session.execute(
+        select(User).where(User.id.in_(ids)).order_by(User.last_name, User.first_name)
+    ).scalars().all()  # fmt: skip
+
+
+@bp.route("/cohorts/<int:cohort_id>/trainers", methods=["GET", "POST"])
+@requires("catalogue.cohort.manage", load=load_cohort)
+def cohort_trainers(cohort):
+    """The cohort's trainers: add one by username, e-mail or phone number, or remove one."""
+    form = TrainerForm()
+    if form.validate_on_submit():
+        trainer = find_account(form.login.data)
+        if trainer is None:
+            flash(_("No account has that username, e-mail or phone number."), "error")
+        else:
+            try:
+                services.add_trainer(cohort, trainer, current_user)
+            except services.CatalogueError as error:
+                _fail(error)
+            else:
+                flash(_("%(name)s is now a trainer of this cohort.", name=trainer.display_name), "success")
+                return redirect(url_for(".cohort_trainers", cohort_id=cohort.id))
+    return render_template("catalogue/cohort_trainers.html", cohort=cohort, trainers=_trainer_list(cohort.id),
+                           form=form)  # fmt: skip
+
+
+@bp.route("/cohorts/<int:cohort_id>/trainers/remove", methods=["POST"])
+@requires("catalogue.cohort.manage", load=load_cohort)
+def cohort_trainer_remove(cohort):
+    """Take the trainer role on this cohort away from one person."""
+    trainer = db.session.get(User, request.form.get("user", type=int) or 0)
+    if trainer is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.remove_trainer(cohort, trainer, current_user)
+        except services.CatalogueError as error:
+            _fail(error)
+        else:
+            flash(_("%(name)s is no longer a trainer of this cohort.", name=trainer.display_name), "success")
+    return redirect(url_for(".cohort_trainers", cohort_id=cohort.id))
 
 
 def nav_entries(user) -> list[dict]:

@@ -428,16 +428,20 @@ def cohort_trainer_ids(cohort_ids) -> dict[int, list[int]]:
 
 
 def add_trainer(cohort: Cohort, trainer: User, by: User) -> None:
-    """Make a person a trainer of a cohort (a cohort-scoped ``trainer`` membership)."""
+    """Make a person a trainer of a cohort (a cohort-scoped ``trainer`` membership).
+
+    Refused for an inactive account, a trainer already there, or a learner of the cohort (nobody keeps the
+    register of their own course)."""
+    if not trainer.active:
+        raise CatalogueError(_("This account is deactivated."))
     begin_write()
-    exists = db.session.execute(
-        select(Membership.id).where(
-            Membership.user_id == trainer.id, Membership.role == "trainer",
-            Membership.scope_type == "cohort", Membership.scope_id == cohort.id,
-        )
-    ).first()  # fmt: skip
-    if exists:
-        return
+    if _trainer_membership(cohort, trainer) is not None:
+        raise CatalogueError(_("%(name)s is already a trainer of this cohort.", name=trainer.display_name))
+    learner = db.session.execute(
+        select(Enrolment.id).where(Enrolment.user_id == trainer.id, Enrolment.cohort_id == cohort.id)
+    ).first()
+    if learner:
+        raise CatalogueError(_("%(name)s is a learner of this cohort.", name=trainer.display_name))
     membership = Membership(user_id=trainer.id, role="trainer", scope_type="cohort", scope_id=cohort.id,
                             granted_by_id=by.id)  # fmt: skip
     db.session.add(membership)
@@ -878,3 +882,27 @@ def apply_to_cohort(learner: User, cohort: Cohort) -> Enrolment:
     # The lock keeps the seat count true until the enrolment is written.
     full = not _has_seat(_lock_cohort(cohort.id))
     return enrol(learner, cohort, learner, apply_only=not full)
+
+
+# --- trainers ----------------------------------------------------------------------------------------
+
+
+def _trainer_membership(cohort: Cohort, trainer: User) -> Membership | None:
+    return db.session.execute(
+        select(Membership).where(
+            Membership.user_id == trainer.id, Membership.role == "trainer",
+            Membership.scope_type == "cohort", Membership.scope_id == cohort.id,
+        )
+    ).scalar_one_or_none()  # fmt: skip
+
+
+def remove_trainer(cohort: Cohort, trainer: User, by: User) -> None:
+    """End a person's trainer role on a cohort; the sessions they already ran keep their name."""
+    begin_write()
+    membership = _trainer_membership(cohort, trainer)
+    if membership is None:
+        raise CatalogueError(_("%(name)s is not a trainer of this cohort.", name=trainer.display_name))
+    audit.append("membership.revoked", membership, actor=by, subject=trainer,
+                 before={"role": "trainer", "scope": "cohort", "scope_id": cohort.id})  # fmt: skip
+    db.session.delete(membership)
+    db.session.commit()
