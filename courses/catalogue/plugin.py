@@ -15,6 +15,7 @@ def lms_blueprints():
         calendar_views,  # noqa: F401  (routes on the catalogue blueprint)
         import_views,  # noqa: F401  (routes on the catalogue blueprint)
         manage_views,  # noqa: F401  (routes on the catalogue blueprint)
+        package_views,  # noqa: F401  (routes on the catalogue blueprint)
     )
     from .api import bp as api_bp
     from .views import bp
