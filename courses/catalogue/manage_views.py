@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms.access import requires
 from lms.auth.services import find_account
@@ -18,8 +18,8 @@ from lms.models import User
 
 from . import services
 from .forms import CohortForm, ConfirmForm, TrainerForm
-from .models import Cohort, Course, Enrolment
-from .views import bp, load_cohort
+from .models import Cohort, Course, Enrolment, Lesson, LessonVersion, Module
+from .views import bp, lesson_titles, load_cohort, load_course, load_lesson, load_module
 
 
 def _fail(error: services.CatalogueError) -> None:
@@ -141,6 +141,117 @@ def cohort_trainer_remove(cohort):
         else:
             flash(_("%(name)s is no longer a trainer of this cohort.", name=trainer.display_name), "success")
     return redirect(url_for(".cohort_trainers", cohort_id=cohort.id))
+
+
+# --- arranging and removing content ------------------------------------------------------------------
+
+
+@bp.route("/courses/<int:course_id>/arrange")
+@requires("catalogue.course.manage", load=load_course)
+def course_arrange(course):
+    """Modules and lessons in order, with buttons to move, delete or retire them and to (un)publish each language."""
+    modules = db.session.execute(
+        select(Module).where(Module.course_id == course.id)
+        .options(selectinload(Module.lessons).selectinload(Lesson.versions))
+        .order_by(Module.position, Module.id)
+    ).scalars().all()  # fmt: skip
+    ids = [lesson.id for module in modules for lesson in module.lessons]
+    titles = lesson_titles(ids, course.default_language, course.default_language)
+    return render_template("catalogue/arrange.html", course=course, modules=modules, titles=titles)
+
+
+def _direction() -> str:
+    return request.form.get("direction", "")
+
+
+@bp.route("/modules/<int:module_id>/move", methods=["POST"])
+@requires("catalogue.course.manage", load=load_module)
+def module_move(module):
+    """Move a module one place up or down."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.move_module(module, _direction(), current_user)
+        except services.CatalogueError as error:
+            _fail(error)
+    return redirect(url_for(".course_arrange", course_id=module.course_id))
+
+
+@bp.route("/lessons/<int:lesson_id>/move", methods=["POST"])
+@requires("catalogue.course.manage", load=load_lesson)
+def lesson_move(lesson):
+    """Move a lesson one place up or down in its module."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.move_lesson(lesson, _direction(), current_user)
+        except services.CatalogueError as error:
+            _fail(error)
+    return redirect(url_for(".course_arrange", course_id=lesson.course_id))
+
+
+@bp.route("/lessons/<int:lesson_id>/delete", methods=["GET", "POST"])
+@requires("catalogue.course.manage", load=load_lesson)
+def lesson_delete(lesson):
+    """Confirm, then delete a lesson nobody has worked on; one with learners' progress can only be retired."""
+    form = ConfirmForm()
+    back = url_for(".course_arrange", course_id=lesson.course_id)
+    if form.validate_on_submit():
+        try:
+            services.delete_lesson(lesson, current_user)
+        except services.CatalogueError as error:
+            _fail(error)
+        else:
+            flash(_("The lesson was deleted."), "success")
+        return redirect(back)
+    title = lesson_titles([lesson.id], lesson.course.default_language, lesson.course.default_language).get(lesson.id)
+    return render_template("catalogue/confirm_delete.html", form=form, back=back, title=title or _("Untitled lesson"),
+                           learners=services.lesson_learner_count(lesson.id), lesson=lesson)  # fmt: skip
+
+
+@bp.route("/lessons/<int:lesson_id>/retire", methods=["POST"])
+@requires("catalogue.course.manage", load=load_lesson)
+def lesson_retire(lesson):
+    """Unpublish every language of a lesson and stop requiring it, keeping learners' progress."""
+    if ConfirmForm().validate_on_submit():
+        services.retire_lesson(lesson, current_user)
+        flash(_("The lesson was retired: learners no longer see it."), "success")
+    return redirect(url_for(".course_arrange", course_id=lesson.course_id))
+
+
+@bp.route("/modules/<int:module_id>/delete", methods=["GET", "POST"])
+@requires("catalogue.course.manage", load=load_module)
+def module_delete(module):
+    """Confirm, then delete an empty module no session teaches."""
+    form = ConfirmForm()
+    back = url_for(".course_arrange", course_id=module.course_id)
+    if form.validate_on_submit():
+        try:
+            services.delete_module(module, current_user)
+        except services.CatalogueError as error:
+            _fail(error)
+        else:
+            flash(_("The module was deleted."), "success")
+        return redirect(back)
+    return render_template("catalogue/confirm_delete.html", form=form, back=back, title=module.title, learners=0,
+                           lesson=None)  # fmt: skip
+
+
+def load_version(lesson_id, language):
+    """One language version of a lesson named in the URL."""
+    return db.session.execute(
+        select(LessonVersion).where(LessonVersion.lesson_id == lesson_id, LessonVersion.language == language)
+        .options(joinedload(LessonVersion.lesson).joinedload(Lesson.course))
+    ).scalar_one_or_none()  # fmt: skip
+
+
+@bp.route("/lessons/<int:lesson_id>/versions/<language>/publish", methods=["POST"])
+@requires("catalogue.course.manage", load=load_version)
+def version_publish(version):
+    """Publish (``published=1``) or unpublish (``published=0``) one language version of a lesson."""
+    if ConfirmForm().validate_on_submit():
+        published = request.form.get("published") == "1"
+        services.set_version_published(version, published, current_user)
+        flash(_("The text was published.") if published else _("The text was unpublished."), "success")
+    return redirect(url_for(".course_arrange", course_id=version.lesson.course_id))
 
 
 def nav_entries(user) -> list[dict]:

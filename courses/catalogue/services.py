@@ -906,3 +906,101 @@ def remove_trainer(cohort: Cohort, trainer: User, by: User) -> None:
                  before={"role": "trainer", "scope": "cohort", "scope_id": cohort.id})  # fmt: skip
     db.session.delete(membership)
     db.session.commit()
+
+
+# --- arranging and removing content ------------------------------------------------------------------
+# A lesson someone has worked on is never deleted (its progress is evidence towards completion); it is
+# retired instead: every language version unpublished and the lesson no longer required.
+
+
+def _move(item, siblings: list, direction: str, by: User, action: str) -> bool:
+    """Swap ``item`` with its neighbour among its ordered ``siblings`` and number them 1…n; False at either end."""
+    if direction not in ("up", "down"):
+        raise CatalogueError(_("Choose up or down."))
+    index = siblings.index(item)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(siblings):
+        return False
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    for position, row in enumerate(siblings, start=1):
+        row.position = position
+    audit.append(action, item, actor=by, before={"position": index + 1}, after={"position": other + 1})
+    db.session.commit()
+    return True
+
+
+def move_module(module: Module, direction: str, by: User) -> bool:
+    """Move a module one place ``up`` or ``down`` in its course; False when it is already first or last."""
+    begin_write()
+    siblings = db.session.execute(
+        select(Module).where(Module.course_id == module.course_id).order_by(Module.position, Module.id)
+    ).scalars().all()  # fmt: skip
+    return _move(module, list(siblings), direction, by, "catalogue.module.moved")
+
+
+def move_lesson(lesson: Lesson, direction: str, by: User) -> bool:
+    """Move a lesson one place ``up`` or ``down`` in its module; False when it is already first or last."""
+    begin_write()
+    siblings = db.session.execute(
+        select(Lesson).where(Lesson.module_id == lesson.module_id).order_by(Lesson.position, Lesson.id)
+    ).scalars().all()  # fmt: skip
+    return _move(lesson, list(siblings), direction, by, "catalogue.lesson.moved")
+
+
+def lesson_learner_count(lesson_id: int) -> int:
+    """How many people have opened or finished the lesson."""
+    return db.session.execute(
+        select(func.count(LessonProgress.id)).where(LessonProgress.lesson_id == lesson_id)
+    ).scalar_one()
+
+
+def delete_lesson(lesson: Lesson, by: User) -> None:
+    """Delete a lesson nobody has worked on, with its texts and file records (stored files are shared by
+    content hash and stay). Refused when learners have progress on it: retire it instead."""
+    begin_write()
+    if lesson_learner_count(lesson.id):
+        raise CatalogueError(_("Learners have already worked on this lesson, so it cannot be deleted. Retire it "
+                               "instead: learners no longer see it and it no longer counts for completion."))  # fmt: skip
+    before = {"module": lesson.module_id, "position": lesson.position,
+              "titles": {v.language: v.title for v in lesson.versions}}  # fmt: skip
+    audit.append("catalogue.lesson.deleted", lesson, actor=by, before=before)
+    for row in [*lesson.versions, *lesson.attachments]:
+        db.session.delete(row)
+    db.session.delete(lesson)
+    db.session.commit()
+
+
+def retire_lesson(lesson: Lesson, by: User) -> None:
+    """Hide a lesson from learners (every version unpublished) and stop requiring it; progress on it is kept."""
+    begin_write()
+    before = {"required": lesson.required, "published": sorted(v.language for v in lesson.versions if v.published)}
+    for version in lesson.versions:
+        version.published = False
+    lesson.required = False
+    audit.append("catalogue.lesson.retired", lesson, actor=by, before=before, after={"required": False,
+                                                                                     "published": []})  # fmt: skip
+    db.session.commit()
+
+
+def delete_module(module: Module, by: User) -> None:
+    """Delete an empty module that no session teaches; refused otherwise."""
+    begin_write()
+    if db.session.execute(select(Lesson.id).where(Lesson.module_id == module.id).limit(1)).first():
+        raise CatalogueError(_("The module still has lessons: delete or retire them first."))
+    if db.session.execute(select(Session.id).where(Session.module_id == module.id).limit(1)).first():
+        raise CatalogueError(_("Sessions are scheduled for this module, so it cannot be deleted."))
+    audit.append("catalogue.module.deleted", module, actor=by,
+                 before={"course": module.course_id, "position": module.position, "title": module.title})  # fmt: skip
+    db.session.delete(module)
+    db.session.commit()
+
+
+def set_version_published(version: LessonVersion, published: bool, by: User) -> None:
+    """Publish or unpublish one language version of a lesson."""
+    begin_write()
+    before = {"language": version.language, "published": version.published}
+    version.published = bool(published)
+    action = "catalogue.lesson.version_published" if published else "catalogue.lesson.version_unpublished"
+    audit.append(action, version, actor=by, before=before, after={"language": version.language,
+                                                                  "published": version.published})  # fmt: skip
+    db.session.commit()

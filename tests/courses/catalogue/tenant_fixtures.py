@@ -67,3 +67,10 @@ def attachment_of_b(world):
 def enrolment_of_b(world):
     """B's learner's enrolment, sponsored by B."""
     return _b_course(world)["enrolment"]
+
+
+@tenant_fixture("catalogue.version_publish:language")
+def language_of_b_lesson(world):
+    """The language of B's lesson's text."""
+    _b_course(world)
+    return "en"

@@ -108,3 +108,152 @@ def test_a_learner_of_the_cohort_cannot_be_its_trainer(app, client, make_user, b
     with app.app_context():
         assert db.session.execute(select(Membership).where(Membership.role == "trainer")).first() is None
         assert db.session.execute(select(Enrolment.status)).scalar_one() == "enrolled"
+
+
+# --- arranging and removing content ------------------------------------------------------------------
+
+
+def _lessons(app, course_id):
+    """Lesson titles in the order learners meet them."""
+    from courses.catalogue.models import Lesson, LessonVersion, Module
+
+    with app.app_context():
+        return db.session.execute(
+            select(LessonVersion.title).join(Lesson, Lesson.id == LessonVersion.lesson_id)
+            .join(Module, Module.id == Lesson.module_id).where(Lesson.course_id == course_id)
+            .order_by(Module.position, Lesson.position)
+        ).scalars().all()  # fmt: skip
+
+
+def _ids(app, course_id):
+    from courses.catalogue.models import Lesson, LessonVersion, Module
+
+    with app.app_context():
+        modules = {m.title: m.id for m in db.session.execute(select(Module)).scalars()}
+        lessons = dict(db.session.execute(select(LessonVersion.title, LessonVersion.lesson_id)).all())
+        assert all(lesson.course_id == course_id for lesson in db.session.execute(select(Lesson)).scalars())
+        return modules, lessons
+
+
+def test_manager_moves_modules_and_lessons_up_and_down(app, client, built):
+    course_id = built["course_id"]
+    modules, lessons = _ids(app, course_id)
+    login_as(client, built["manager"])
+    assert "Arrange content" in client.get(f"/catalogue/courses/{course_id}").get_data(as_text=True)
+    arrange = f"/catalogue/courses/{course_id}/arrange"
+    page = client.get(arrange).get_data(as_text=True)
+    assert "Move down" in page and "Lesson 2.2" in page
+
+    _post(client, arrange, {"direction": "up"}, action=f"/catalogue/modules/{modules['Module 2']}/move")
+    _post(client, arrange, {"direction": "up"}, action=f"/catalogue/lessons/{lessons['Lesson 1.2']}/move")
+    assert _lessons(app, course_id) == ["Lesson 2.1", "Lesson 2.2", "Lesson 1.2", "Lesson 1.1"]
+    _post(client, arrange, {"direction": "up"}, action=f"/catalogue/modules/{modules['Module 2']}/move")  # first
+    response = _post(
+        client, arrange, {"direction": "sideways"}, action=f"/catalogue/lessons/{lessons['Lesson 2.1']}/move"
+    )
+    assert "Choose up or down" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _lessons(app, course_id) == ["Lesson 2.1", "Lesson 2.2", "Lesson 1.2", "Lesson 1.1"]
+    course_page = client.get(f"/catalogue/courses/{course_id}").get_data(as_text=True)
+    assert course_page.index("Module 2") < course_page.index("Module 1")
+    with app.app_context():
+        moved = db.session.execute(select(AuditEvent.action).where(AuditEvent.action.like("%.moved"))).scalars().all()
+        assert sorted(moved) == ["catalogue.lesson.moved", "catalogue.module.moved"]
+
+
+def test_lesson_nobody_worked_on_is_deleted_after_confirmation_module_when_empty(app, client, built):
+    course_id = built["course_id"]
+    modules, lessons = _ids(app, course_id)
+    login_as(client, built["manager"])
+    confirm = f"/catalogue/lessons/{lessons['Lesson 2.1']}/delete"
+    page = client.get(confirm).get_data(as_text=True)
+    assert "Delete Lesson 2.1?" in page and "cannot be undone" in page
+    module_confirm = f"/catalogue/modules/{modules['Module 2']}/delete"
+    refused = client.get(_post(client, module_confirm, {}).headers["Location"]).get_data(as_text=True)
+    assert "still has lessons" in refused
+    for title in ("Lesson 2.1", "Lesson 2.2"):
+        path = f"/catalogue/lessons/{lessons[title]}/delete"
+        assert _post(client, path, {}).status_code == 302
+    assert _lessons(app, course_id) == ["Lesson 1.1", "Lesson 1.2"]
+    assert "The module was deleted" in client.get(_post(client, module_confirm, {}).headers["Location"]).get_data(
+        as_text=True
+    )
+    assert "Module 2" not in client.get(f"/catalogue/courses/{course_id}").get_data(as_text=True)
+    with app.app_context():
+        deleted = db.session.execute(select(AuditEvent.action).where(AuditEvent.action.like("%.deleted"))).scalars()
+        assert sorted(deleted) == ["catalogue.lesson.deleted"] * 2 + ["catalogue.module.deleted"]
+
+
+def test_module_with_sessions_is_kept(app, client, built):
+    from datetime import datetime, timedelta
+
+    modules, _lessons_ = _ids(app, built["course_id"])
+    with app.app_context():
+        from courses.catalogue.models import Lesson, Module
+
+        admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+        module = db.session.get(Module, modules["Module 2"])
+        for lesson in db.session.execute(select(Lesson).where(Lesson.module_id == module.id)).scalars().all():
+            services.delete_lesson(lesson, admin)
+        start = datetime.combine(datetime.now().date() + timedelta(days=3), datetime.min.time()).replace(hour=9)
+        services.schedule_session(db.session.get(Cohort, built["cohort_id"]), starts_local=start,
+                                  ends_local=start + timedelta(hours=3), by=admin, place="Room 4", module=module)  # fmt: skip
+    login_as(client, built["manager"])
+    path = f"/catalogue/modules/{modules['Module 2']}/delete"
+    assert "Sessions are scheduled" in client.get(_post(client, path, {}).headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Module, modules["Module 2"]) is not None
+
+
+def test_lesson_with_progress_is_retired_not_deleted_and_languages_unpublish(app, client, make_user, built):
+    from courses.catalogue.models import Lesson, LessonVersion
+
+    course_id = built["course_id"]
+    _modules, lessons = _ids(app, course_id)
+    learner = make_user("learner1")
+    with app.app_context():
+        services.enrol(db.session.get(User, learner.id), db.session.get(Cohort, built["cohort_id"]), None)
+        services.mark_done(db.session.get(User, learner.id), db.session.get(Lesson, lessons["Lesson 1.1"]))
+    first, second = lessons["Lesson 1.1"], lessons["Lesson 1.2"]
+
+    login_as(client, built["manager"])
+    page = client.get(f"/catalogue/lessons/{first}/delete").get_data(as_text=True)
+    assert "1 learner has already worked on this lesson" in page and "Retire the lesson" in page
+    refused = _post(client, f"/catalogue/lessons/{first}/delete", {})  # a forged delete is still refused
+    assert "cannot be deleted" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    _post(client, f"/catalogue/lessons/{first}/delete", {}, action=f"/catalogue/lessons/{first}/retire")
+    arrange = f"/catalogue/courses/{course_id}/arrange"
+    _post(client, arrange, {"published": "0"}, action=f"/catalogue/lessons/{second}/versions/en/publish")
+    page = client.get(arrange).get_data(as_text=True)
+    assert "Optional" in page and "Draft" in page and "Published" in page  # module 2's lessons stay published
+    logout(client)
+
+    login_as(client, learner)
+    assert client.get(f"/catalogue/lessons/{first}").status_code == 404
+    assert client.get(f"/catalogue/lessons/{second}").status_code == 404
+    with app.app_context():
+        enrolment = db.session.execute(select(Enrolment)).scalar_one()
+        assert services.lessons_incomplete(enrolment) == [("lessons_incomplete", {"done": 0, "required": 3})]
+        assert db.session.get(Lesson, first) is not None
+        assert (
+            db.session.execute(select(LessonVersion.published).where(LessonVersion.lesson_id == first)).scalar()
+            is False
+        )
+    logout(client)
+
+    login_as(client, built["manager"])
+    _post(client, arrange, {"published": "1"}, action=f"/catalogue/lessons/{second}/versions/en/publish")
+    logout(client)
+    login_as(client, learner)
+    assert client.get(f"/catalogue/lessons/{second}").status_code == 200
+
+
+def test_trainers_cannot_arrange_or_delete_content(app, client, make_user, built):
+    _modules, lessons = _ids(app, built["course_id"])
+    trainer = make_user("trainer1", roles=[("trainer", "cohort", built["cohort_id"])])
+    login_as(client, trainer)
+    assert client.get(f"/catalogue/courses/{built['course_id']}/arrange").status_code == 403
+    assert client.get(f"/catalogue/lessons/{lessons['Lesson 1.1']}/delete").status_code == 403
+    token = csrf_token(client, "/")
+    assert (
+        client.post(f"/catalogue/lessons/{lessons['Lesson 1.1']}/retire", data={"csrf_token": token}).status_code == 403
+    )
