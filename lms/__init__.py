@@ -53,6 +53,10 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
+    if not (limiter.limit_manager.default_limits or limiter.limit_manager.application_limits):
+        # Only the sign-in views carry limits, and their decorators check them; with no default or application
+        # limits the limiter's own before_request check evaluates nothing, yet costs every request its lookups.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
     auth.init_login(app)
 

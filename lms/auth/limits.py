@@ -7,6 +7,8 @@ window passes. The address limit (``LOGIN_LIMIT_ADDRESS``) counts every attempt.
 the limiter's storage: Redis when ``LMS_REDIS_URL`` is set, so all web nodes share them.
 """
 
+import functools
+
 from flask import current_app, g, request
 from flask_login import current_user
 
@@ -48,7 +50,7 @@ def _no_account_named() -> bool:
 
 def login_limits(view):
     """Apply the account and address limits to a sign-in view's POST requests."""
-    view = limiter.shared_limit(
+    limited = limiter.shared_limit(
         lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
         scope="login-account",
         key_func=_account_key,
@@ -56,7 +58,7 @@ def login_limits(view):
         deduct_when=_failed,
         exempt_when=_no_account_named,
     )(view)
-    return _address_limit(view)
+    return _posts_only(_address_limit(limited), view)
 
 
 # Each request sends a mail: a few per account and hour keep the page from being used to flood a mailbox.
@@ -65,8 +67,8 @@ RESET_LIMIT_ACCOUNT = "3 per hour"
 
 def reset_limits(view):
     """Limit password-reset requests: every request counts, per account and (loosely) per address."""
-    view = limiter.limit(RESET_LIMIT_ACCOUNT, key_func=_account_key, methods=["POST"])(view)
-    return _address_limit(view)
+    limited = limiter.limit(RESET_LIMIT_ACCOUNT, key_func=_account_key, methods=["POST"])(view)
+    return _posts_only(_address_limit(limited), view)
 
 
 def _address_limit(view):
@@ -76,3 +78,14 @@ def _address_limit(view):
         key_func=client_address,
         methods=["POST"],
     )(view)
+
+
+def _posts_only(limited, view):
+    """Only POST requests go through the limiter: every limit here exempts GET, yet resolving that costs each
+    showing of a sign-in page as much as a database query."""
+
+    @functools.wraps(view)
+    def dispatch(*args, **kwargs):
+        return limited(*args, **kwargs) if request.method == "POST" else view(*args, **kwargs)
+
+    return dispatch
