@@ -219,3 +219,16 @@ class TrainerForm(FlaskForm):
     login = StringField(_l("Username, e-mail or phone number of the trainer"),
                         validators=[_required(), Length(max=254)])  # fmt: skip
 
+
+SENSITIVE_KIND_CHOICES = [("ethnicity", _l("Ethnicity")), ("disability", _l("Disability")), ("health", _l("Health"))]
+
+
+class SensitiveForm(FlaskForm):
+    """Sensitive information about an applicant, recorded only together with their consent."""
+
+    kind = SelectField(_l("Kind of information"), choices=SENSITIVE_KIND_CHOICES)
+    value = TextAreaField(_l("Information"), validators=[_required(), Length(max=2000)], render_kw={"rows": 3})
+    consent_given = BooleanField(_l("The person gave their consent to recording this information"))
+    consent_text_version = StringField(_l("Version of the consent text they agreed to"),
+                                       validators=[_required(), Length(max=40)])  # fmt: skip
+    given_at = DateField(_l("Date the consent was given"), validators=[_required()])

@@ -4,6 +4,8 @@ Routes sit on the catalogue blueprint (``bp`` from ``views``); they stay thin li
 check access with ``@requires``, call a service and render.
 """
 
+from datetime import datetime
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,15 +13,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from lms.access import requires
+from lms.access import can, requires
 from lms.auth.services import find_account
 from lms.extensions import db
 from lms.models import User
 
 from . import services
-from .forms import CohortForm, ConfirmForm, TrainerForm
-from .models import Cohort, Course, Enrolment, Lesson, LessonVersion, Module
-from .views import bp, lesson_titles, load_cohort, load_course, load_lesson, load_module
+from .forms import SENSITIVE_KIND_CHOICES, CohortForm, ConfirmForm, SensitiveForm, TrainerForm
+from .models import Cohort, ConsentRecord, Course, Enrolment, Lesson, LessonVersion, Module, SensitiveAttribute
+from .views import bp, lesson_titles, load_cohort, load_course, load_enrolment, load_lesson, load_module
 
 
 def _fail(error: services.CatalogueError) -> None:
@@ -252,6 +254,49 @@ def version_publish(version):
         services.set_version_published(version, published, current_user)
         flash(_("The text was published.") if published else _("The text was unpublished."), "success")
     return redirect(url_for(".course_arrange", course_id=version.lesson.course_id))
+
+
+# --- sensitive information ---------------------------------------------------------------------------
+
+
+def _sensitive_page(enrolment, form):
+    rows = db.session.execute(
+        select(SensitiveAttribute, ConsentRecord, User)
+        .join(ConsentRecord, ConsentRecord.id == SensitiveAttribute.consent_id)
+        .outerjoin(User, User.id == ConsentRecord.recorded_by_id)
+        .where(SensitiveAttribute.enrolment_id == enrolment.id)
+        .order_by(SensitiveAttribute.recorded_at, SensitiveAttribute.id)
+    ).all()  # fmt: skip
+    return render_template("catalogue/sensitive.html", enrolment=enrolment, rows=rows, form=form,
+                           sensitive_kinds=dict(SENSITIVE_KIND_CHOICES),
+                           may_record=can(current_user, "catalogue.sensitive.record", enrolment))  # fmt: skip
+
+
+@bp.route("/enrolments/<int:enrolment_id>/sensitive")
+@requires("catalogue.sensitive.view", load=load_enrolment)
+def enrolment_sensitive(enrolment):
+    """Sensitive information recorded about an applicant, each item with its consent (programme managers only)."""
+    return _sensitive_page(enrolment, SensitiveForm())
+
+
+@bp.route("/enrolments/<int:enrolment_id>/sensitive/record", methods=["POST"])
+@requires("catalogue.sensitive.record", load=load_enrolment)
+def enrolment_sensitive_record(enrolment):
+    """Record one item of sensitive information together with the person's consent."""
+    form = SensitiveForm()
+    if form.validate_on_submit():
+        try:
+            services.record_sensitive(
+                enrolment, form.kind.data, form.value.data, consent_text_version=form.consent_text_version.data,
+                consent_given=form.consent_given.data, by=current_user,
+                given_at=datetime.combine(form.given_at.data, datetime.min.time()),
+            )  # fmt: skip
+        except services.CatalogueError as error:
+            _fail(error)
+        else:
+            flash(_("The information and the consent were recorded."), "success")
+            return redirect(url_for(".enrolment_sensitive", enrolment_id=enrolment.id))
+    return _sensitive_page(enrolment, form)
 
 
 def nav_entries(user) -> list[dict]:

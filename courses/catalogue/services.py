@@ -774,9 +774,17 @@ def mark_done(user: User, lesson: Lesson, done: bool = True) -> LessonProgress:
 
 
 def record_sensitive(
-    enrolment: Enrolment, kind: str, value: str, *, consent_text_version: str, consent_given: bool, by: User
+    enrolment: Enrolment,
+    kind: str,
+    value: str,
+    *,
+    consent_text_version: str,
+    consent_given: bool,
+    by: User,
+    given_at: datetime | None = None,
 ) -> SensitiveAttribute:
-    """Keep an ethnicity, disability or health attribute, only together with the person's recorded consent.
+    """Keep an ethnicity, disability or health attribute, only together with the person's recorded consent
+    (the version of the text they agreed to, when — now unless ``given_at`` says earlier — and who recorded it).
 
     The audit chain receives digests, never the value.
     """
@@ -786,8 +794,10 @@ def record_sensitive(
         raise CatalogueError(_("This information can only be recorded with the person's consent."))
     if not (value or "").strip():
         raise CatalogueError(_("Enter the information to record."))
+    if given_at is not None and given_at > utcnow():
+        raise CatalogueError(_("The consent cannot have been given in the future."))
     begin_write()
-    consent = ConsentRecord(user_id=enrolment.user_id, purpose=f"sensitive:{kind}",
+    consent = ConsentRecord(user_id=enrolment.user_id, purpose=f"sensitive:{kind}", given_at=given_at or utcnow(),
                             text_version=consent_text_version.strip(), recorded_by_id=by.id)  # fmt: skip
     db.session.add(consent)
     db.session.flush()
@@ -796,7 +806,8 @@ def record_sensitive(
     db.session.add(attribute)
     db.session.flush()
     audit.append("catalogue.consent.recorded", consent, actor=by, subject=enrolment.user,
-                 after={"purpose": consent.purpose, "text_version": consent.text_version})  # fmt: skip
+                 after={"purpose": consent.purpose, "text_version": consent.text_version,
+                        "given_at": consent.given_at})  # fmt: skip
     audit.append("catalogue.sensitive.recorded", attribute, actor=by, subject=enrolment.user,
                  after={"kind": kind, "value": audit.confidential(attribute.value)})  # fmt: skip
     db.session.commit()

@@ -257,3 +257,93 @@ def test_trainers_cannot_arrange_or_delete_content(app, client, make_user, built
     assert (
         client.post(f"/catalogue/lessons/{lessons['Lesson 1.1']}/retire", data={"csrf_token": token}).status_code == 403
     )
+
+
+# --- sensitive information ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def applicant(app, make_user, built):
+    """An applicant sponsored by an organisation, with the people around them who must not see sensitive data."""
+    from lms.models import Organisation
+
+    with app.app_context():
+        organisation = Organisation(name="Roma Centre Valjevo", kind="ngo")
+        db.session.add(organisation)
+        db.session.commit()
+        org_id = organisation.id
+    learner = make_user("dragana", first_name="Dragana", roles=[("member", "organisation", org_id)])
+    with app.app_context():
+        enrolment = services.enrol(db.session.get(User, learner.id), db.session.get(Cohort, built["cohort_id"]),
+                                   None, sponsor=db.session.get(Organisation, org_id), apply_only=True)  # fmt: skip
+        enrolment_id = enrolment.id
+        other = build_course(db.session.execute(select(User).where(User.username == "admin")).scalar_one(),
+                             code="OTHER")[0].id  # fmt: skip
+    onlookers = {
+        "trainer": make_user("trainer1", roles=[("trainer", "cohort", built["cohort_id"])]),
+        "organisation manager": make_user("orgmgr", roles=[("organisation_manager", "organisation", org_id)]),
+        "auditor": make_user("auditor1", roles=[("auditor", "programme", built["programme_id"])]),
+        "learner": learner,
+        "other programme's manager": make_user("pm2", roles=[("programme_manager", "programme", other)]),
+    }
+    return {"enrolment_id": enrolment_id, "org_id": org_id, "onlookers": onlookers}
+
+
+def test_sensitive_information_is_recorded_only_with_consent_and_audited_as_digests(app, client, built, applicant):
+    from lms import audit
+    from lms.models import AuditPayload
+
+    page_path = f"/catalogue/enrolments/{applicant['enrolment_id']}/sensitive"
+    record = page_path + "/record"
+    login_as(client, built["manager"])
+    assert "Sensitive information" in client.get(f"/catalogue/cohorts/{built['cohort_id']}").get_data(as_text=True)
+    fields = {"kind": "ethnicity", "value": "Roma", "consent_text_version": "consent form v2", "given_at": "2026-01-15"}
+    refused = _post(client, page_path, fields, action=record).get_data(as_text=True)  # no consent ticked
+    assert "only be recorded with the person" in refused
+    refused = _post(client, page_path, {**fields, "consent_given": "y", "given_at": "2999-01-01"}, action=record)
+    assert "given in the future" in refused.get_data(as_text=True)
+    missing = _post(client, page_path, {**fields, "consent_given": "y", "consent_text_version": ""}, action=record)
+    assert "This field is required" in missing.get_data(as_text=True)
+    with app.app_context():
+        from courses.catalogue.models import ConsentRecord, SensitiveAttribute
+
+        assert db.session.execute(select(SensitiveAttribute)).first() is None
+        assert db.session.execute(select(ConsentRecord)).first() is None
+
+    response = _post(client, page_path, {**fields, "consent_given": "y"}, action=record)
+    assert response.status_code == 302
+    page = client.get(page_path).get_data(as_text=True)
+    assert "Roma" in page and "consent form v2" in page and "Ethnicity" in page and "Pm Test" in page
+    assert "Jan" in page and "2026" in page  # the consent's date
+    with app.app_context():
+        payloads = " ".join(f"{p.before} {p.after}" for p in db.session.execute(select(AuditPayload)).scalars())
+        assert "Roma" not in payloads and audit.confidential("Roma") in payloads
+        consent = db.session.execute(select(ConsentRecord)).scalar_one()
+        assert (consent.text_version, consent.given_at.date().isoformat(), consent.recorded_by_id) == (
+            "consent form v2", "2026-01-15", built["manager"].id)  # fmt: skip
+
+
+def test_only_programme_managers_see_sensitive_information(app, client, built, applicant):
+    with app.app_context():
+        admin = db.session.execute(select(User).where(User.username == "pm")).scalar_one()
+        enrolment = db.session.get(Enrolment, applicant["enrolment_id"])
+        services.record_sensitive(enrolment, "health", "Diabetes type 1", consent_text_version="v1",
+                                  consent_given=True, by=admin)  # fmt: skip
+    page_path = f"/catalogue/enrolments/{applicant['enrolment_id']}/sensitive"
+    pages = [page_path, f"/catalogue/cohorts/{built['cohort_id']}", f"/catalogue/organisations/{applicant['org_id']}/staff",
+             "/", "/catalogue/apply"]  # fmt: skip
+    for label, person in applicant["onlookers"].items():
+        login_as(client, person)
+        assert client.get(page_path).status_code == 403, label
+        token = csrf_token(client, "/")
+        posted = client.post(page_path + "/record", data={"csrf_token": token, "kind": "health", "value": "x",
+                                                          "consent_given": "y", "consent_text_version": "v1",
+                                                          "given_at": "2026-01-01"})  # fmt: skip
+        assert posted.status_code == 403, label
+        for path in pages:
+            assert "Diabetes" not in client.get(path).get_data(as_text=True), (label, path)
+        logout(client)
+    with app.app_context():
+        from courses.catalogue.models import SensitiveAttribute
+
+        assert len(db.session.execute(select(SensitiveAttribute)).all()) == 1
