@@ -26,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
 
+    from .i18n import Request
+
+    app.request_class = Request
     _init_extensions(app)
     _init_plugins(app)
     _init_request_hooks(app)
@@ -86,7 +89,7 @@ def _init_request_hooks(app: Flask) -> None:
     from flask_login import current_user
 
     from .formatting import register_filters
-    from .i18n import LANGUAGE_NAMES, bcp47
+    from .i18n import LANGUAGE_NAMES, bcp47, template_gettext
     from .navigation import nav_items
     from .security import set_security_headers
 
@@ -101,6 +104,7 @@ def _init_request_hooks(app: Flask) -> None:
             "current_locale": locale,
             "language_names": {code: LANGUAGE_NAMES[code] for code in app.config["LANGUAGES"]},
             "nav_items": (lambda: nav_items(current_user)),
+            **template_gettext(),
         }
 
 

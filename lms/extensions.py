@@ -1,7 +1,6 @@
 """Flask extensions, created once and bound to the app in ``create_app``."""
 
 from flask import request
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -9,6 +8,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+
+from .i18n import Babel
 
 # Constraint names are fixed so that migrations can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
