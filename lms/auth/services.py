@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from datetime import timedelta
 
 from flask import current_app, g, session
@@ -113,18 +114,17 @@ def user_for_session_token(token: str | None, user_id) -> User | None:
     if not token or not user_id:
         return None
     row = db.session.execute(
-        select(AuthSession, User)
+        select(AuthSession.id, AuthSession.last_seen_at, AuthSession.second_factor_done, User)
         .join(User, User.id == AuthSession.user_id)
         .where(AuthSession.token_hash == token_digest(token), AuthSession.ended_at.is_(None))
     ).first()
     if row is None:
         return None
-    auth_session, user = row
+    session_id, last_seen_at, second_factor_done, user = row
     if str(user.id) != str(user_id) or not user.active:
         return None
-    g.lms_second_factor_done = auth_session.second_factor_done
-    if utcnow() - auth_session.last_seen_at > SESSION_TOUCH_INTERVAL:
-        session_id = auth_session.id
+    g.lms_second_factor_done = second_factor_done
+    if utcnow() - last_seen_at > SESSION_TOUCH_INTERVAL:
         begin_write()
         db.session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=utcnow()))
         db.session.commit()
@@ -427,6 +427,9 @@ def update_profile(user: User, data: dict) -> None:
 # --- two-factor authentication ------------------------------------------------------------------
 
 REQUIRE_2FA_SETTING = "auth.require_2fa_roles"
+# Every signed-in request asks for the required roles, so each process reads the setting at most this often: a
+# change reaches the process that made it at once and the other web processes within these seconds.
+REQUIRE_2FA_SETTING_SECONDS = 30
 
 
 def required_2fa_roles() -> set[str]:
@@ -434,9 +437,12 @@ def required_2fa_roles() -> set[str]:
     configured = current_app.config.get("REQUIRE_2FA_ROLES") or []
     if isinstance(configured, str):
         configured = configured.split(",")
-    setting = db.session.get(Setting, REQUIRE_2FA_SETTING)
-    stored = setting.value.split(",") if setting is not None else []
-    return {role.strip() for role in [*configured, *stored] if role.strip()}
+    cached = current_app.extensions.get(REQUIRE_2FA_SETTING)
+    if cached is None or cached[0] < time.monotonic():
+        setting = db.session.get(Setting, REQUIRE_2FA_SETTING)
+        stored = setting.value.split(",") if setting is not None else []
+        cached = current_app.extensions[REQUIRE_2FA_SETTING] = (time.monotonic() + REQUIRE_2FA_SETTING_SECONDS, stored)
+    return {role.strip() for role in [*configured, *cached[1]] if role.strip()}
 
 
 def set_required_2fa_roles(roles) -> None:
@@ -452,6 +458,7 @@ def set_required_2fa_roles(roles) -> None:
     audit.append("auth.require_2fa_changed", object_type="lms_setting", object_id=REQUIRE_2FA_SETTING,
                  before=before, after={"roles": value})  # fmt: skip
     db.session.commit()
+    current_app.extensions.pop(REQUIRE_2FA_SETTING, None)
 
 
 def two_factor_required(user: User) -> bool:
