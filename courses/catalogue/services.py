@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import nh3
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from lms import audit
@@ -728,13 +729,16 @@ def mark_completed(enrolment: Enrolment, by: User, reason: str) -> Enrolment:
     return enrolment
 
 
+STATUS_LABELS = {
+    "applied": _l("applied"), "selected": _l("selected"), "enrolled": _l("enrolled"), "waitlisted": _l("waiting list"),
+    "completed": _l("completed"), "withdrawn": _l("withdrawn"),
+}  # fmt: skip
+
+
 def status_label(status: str) -> str:
-    """An enrolment status in the page's language."""
-    labels = {
-        "applied": _("applied"), "selected": _("selected"), "enrolled": _("enrolled"), "waitlisted": _("waiting list"),
-        "completed": _("completed"), "withdrawn": _("withdrawn"),
-    }  # fmt: skip
-    return labels.get(status, status)
+    """An enrolment status in the page's language (only that one label is translated)."""
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
 
 
 # --- progress ----------------------------------------------------------------------------------------
