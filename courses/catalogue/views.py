@@ -64,10 +64,20 @@ def local_time(utc: datetime, tz_name: str) -> datetime:
     return services.to_local(utc, tz_name)
 
 
-@bp.app_template_global("catalogue_status")
-def status_label(status: str) -> str:
-    """An enrolment status in the page's language."""
-    return services.status_label(status)
+@bp.app_context_processor
+def status_labels() -> dict:
+    """``catalogue_status(status)`` for templates: an enrolment status in the page's language.
+
+    A roster shows a status on every row; each label is translated once per page instead of once per row.
+    """
+    labels = {}
+
+    def catalogue_status(status: str) -> str:
+        if status not in labels:
+            labels[status] = services.status_label(status)
+        return labels[status]
+
+    return {"catalogue_status": catalogue_status}
 
 
 # --- loaders -----------------------------------------------------------------------------------------
