@@ -104,6 +104,22 @@ def lms_task_handlers():
 
 
 @hookimpl
+def lms_scheduled_jobs():
+    """Every night, complete the enrolments of ended cohorts that no plugin's rule blocks."""
+    from .services import complete_ended_enrolments
+
+    return [("catalogue.complete_enrolments", complete_ended_enrolments, {"trigger": "cron", "hour": 3})]
+
+
+@hookimpl
+def lms_session_ended(session):
+    """A session ending after its cohort's last day (a late make-up session) may clear the last blocker."""
+    from .services import complete_ended_enrolments
+
+    complete_ended_enrolments(cohort_ids=[session.cohort_id])
+
+
+@hookimpl
 def lms_certificate_blockers(enrolment):
     """Required lessons the learner has not marked done."""
     from .services import lessons_incomplete

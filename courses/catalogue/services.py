@@ -1019,3 +1019,27 @@ def set_version_published(version: LessonVersion, published: bool, by: User) -> 
     audit.append(action, version, actor=by, before=before, after={"language": version.language,
                                                                   "published": version.published})  # fmt: skip
     db.session.commit()
+
+
+# --- completion by the rules -------------------------------------------------------------------------
+
+
+def complete_ended_enrolments(today: date | None = None, cohort_ids=None) -> int:
+    """Complete every enrolled learner of ended cohorts (or of ``cohort_ids``) whom no plugin blocks; the number
+    completed. Each completion is its own audited transaction."""
+    today = today or utcnow().date()
+    query = (
+        select(Enrolment.id).join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(Enrolment.status == "enrolled", Cohort.end_date < today).order_by(Enrolment.id)
+    )  # fmt: skip
+    if cohort_ids is not None:
+        query = query.where(Cohort.id.in_(list(cohort_ids)))
+    completed = 0
+    for enrolment_id in db.session.execute(query).scalars().all():
+        try:
+            completed += complete_if_ready(db.session.get(Enrolment, enrolment_id), today=today)
+        except Exception:
+            # One failing blocker (a plugin's bug, a lost connection) must not hold back everyone else's completion.
+            db.session.rollback()
+            current_app.logger.exception("completing enrolment %s failed", enrolment_id)
+    return completed
