@@ -82,8 +82,12 @@ class User(UserMixin, db.Model):
     @property
     def display_name(self) -> str:
         """The name as the person wrote it, or the username when no name is stored."""
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.username
+        return self.name_from(self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def name_from(first_name: str, last_name: str, username: str | None) -> str:
+        """``display_name`` from the columns alone, for pages that select them without loading the person."""
+        return f"{first_name} {last_name}".strip() or username
 
     @property
     def totp_enabled(self) -> bool:
