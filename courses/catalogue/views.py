@@ -863,43 +863,45 @@ def calendar():
 def learner_summary(user) -> dict | None:
     """What the learner's start page answers: next session, next lesson, hours, progress per course.
 
-    A fixed number of queries whatever the number of courses, lessons and sessions.
+    A fixed number of queries whatever the number of courses, lessons and sessions; courses, cohorts and the
+    next session come as plain columns, since the page only shows them.
     """
-    enrolments = db.session.execute(
-        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.status != "withdrawn")
-        .options(joinedload(Enrolment.cohort).joinedload(Cohort.course),
-                 joinedload(Enrolment.cohort).joinedload(Cohort.programme))
+    rows = db.session.execute(
+        select(Enrolment, Cohort.name.label("cohort_name"), Cohort.course_id, Course.title.label("course_title"),
+               Course.default_language)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id).join(Course, Course.id == Cohort.course_id)
+        .where(Enrolment.user_id == user.id, Enrolment.status != "withdrawn")
         .order_by(Enrolment.id)
-    ).scalars().all()  # fmt: skip
-    if not enrolments:
+    ).all()  # fmt: skip
+    if not rows:
         return None
-    seated = [e for e in enrolments if e.status in SEAT_STATUSES]
-    course_ids = {e.cohort.course_id for e in seated}
+    seated = [row for row in rows if row.Enrolment.status in SEAT_STATUSES]
+    course_ids = {row.course_id for row in seated}
     next_session = db.session.execute(
-        select(Session).where(Session.cohort_id.in_([e.cohort_id for e in seated]), Session.ends_at >= utcnow())
-        .options(joinedload(Session.cohort).joinedload(Cohort.programme), joinedload(Session.module))
+        select(Session.starts_at, Session.ends_at, Session.title, Session.place, Session.meeting_url,
+               Module.title.label("module_title"), Cohort.name.label("cohort_name"), Programme.time_zone)
+        .join(Cohort, Cohort.id == Session.cohort_id).join(Programme, Programme.id == Cohort.programme_id)
+        .outerjoin(Module, Module.id == Session.module_id)
+        .where(Session.cohort_id.in_([row.Enrolment.cohort_id for row in seated]), Session.ends_at >= utcnow())
         .order_by(Session.starts_at).limit(1)
-    ).scalar_one_or_none() if seated else None  # fmt: skip
-    resume = db.session.execute(
-        select(LessonProgress.lesson_id).where(
-            LessonProgress.user_id == user.id, LessonProgress.course_id.in_(course_ids),
-            LessonProgress.last_viewed_at.is_not(None), LessonProgress.done_at.is_(None),
-        ).order_by(LessonProgress.last_viewed_at.desc()).limit(1)
-    ).scalar() if course_ids else None  # fmt: skip
-    next_lesson = resume or (db.session.execute(
-        select(Lesson.id).join(Module, Module.id == Lesson.module_id)
+    ).first() if seated else None  # fmt: skip
+    # The lesson viewed last and not done yet, else the first lesson not done, in course order.
+    next_lesson, last_viewed = db.session.execute(
+        select(Lesson.id, LessonProgress.last_viewed_at).join(Module, Module.id == Lesson.module_id)
         .outerjoin(LessonProgress, and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == user.id))
         .where(Lesson.course_id.in_(course_ids), LessonProgress.done_at.is_(None))
-        .order_by(Lesson.course_id, Module.position, Lesson.position).limit(1)
-    ).scalar() if course_ids else None)  # fmt: skip
-    minutes = sum(minutes for e in seated for _source, _kind, minutes in flat(hook().lms_hours_sources(enrolment=e)))
-    default_language = seated[0].cohort.course.default_language if seated else "en"
+        .order_by(LessonProgress.last_viewed_at.is_(None), LessonProgress.last_viewed_at.desc(), Lesson.course_id,
+                  Module.position, Lesson.position).limit(1)
+    ).first() or (None, None) if course_ids else (None, None)  # fmt: skip
+    minutes = sum(minutes for row in seated
+                  for _source, _kind, minutes in flat(hook().lms_hours_sources(enrolment=row.Enrolment)))  # fmt: skip
+    default_language = seated[0].default_language if seated else "en"
     return {
-        "enrolments": enrolments,
+        "enrolments": rows,
         "progress": course_progress({(user.id, course_id) for course_id in course_ids}),
         "next_session": next_session,
         "next_lesson": next_lesson,
-        "resuming": bool(resume),
+        "resuming": last_viewed is not None,
         "next_lesson_title": lesson_titles([next_lesson] if next_lesson else [], _viewer_language(),
                                            default_language).get(next_lesson),
         "hours": round(minutes / 60, 1),
