@@ -152,3 +152,14 @@ def lms_api_scopes():
     ``lms.api.api_route(action, scope, ...)``; the OpenAPI document is generated from the URL map and
     those declarations, so no separate description of the routes is needed.
     """
+
+
+@hookspec
+def lms_code_recipients(user):
+    """Return a SQLAlchemy ``select`` of the ids of people ``user`` may issue one-time sign-in codes for, beyond
+    the members of organisations they manage (the catalogue: a trainer, the learners of their cohorts), or None.
+
+    The core still refuses inactive accounts and anyone holding a role other than ``member`` or ``learner``, so a
+    code handed out never opens a more powerful account. Called on every page for the navigation: build the
+    query from ``lms.access.grants(user)`` (cached per request) and do not execute it here.
+    """

@@ -120,6 +120,14 @@ def lms_session_ended(session):
 
 
 @hookimpl
+def lms_code_recipients(user):
+    """Trainers may issue sign-in codes for the learners of their cohorts."""
+    from .services import trainer_code_recipients
+
+    return trainer_code_recipients(user)
+
+
+@hookimpl
 def lms_certificate_blockers(enrolment):
     """Required lessons the learner has not marked done."""
     from .services import lessons_incomplete

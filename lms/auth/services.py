@@ -19,7 +19,7 @@ from ..access import can, grants, scope_ids
 from ..database import begin_write, utcnow
 from ..extensions import db
 from ..models import AuthSession, Membership, OneTimeCode, Setting, User
-from ..plugins import permissions
+from ..plugins import hook, permissions
 from . import totp
 from .passwords import check_password, hash_password
 
@@ -311,10 +311,31 @@ def set_password_by_link(token: str, purpose: str, new_password: str) -> User | 
     return user
 
 
+def code_recipients(actor) -> list:
+    """The plugins' ``select``s of people ``actor`` may issue sign-in codes for (``lms_code_recipients``)."""
+    return [query for query in hook().lms_code_recipients(user=actor) if query is not None]
+
+
 def may_issue_codes(actor) -> bool:
-    """Whether ``actor`` holds, anywhere, a role that may issue sign-in codes (shows the page and its link)."""
+    """Whether ``actor`` holds, anywhere, a role that may issue sign-in codes, or a plugin names people they may
+    issue codes for (shows the page and its link)."""
     allowed = permissions().get("auth.issue_codes", frozenset())
-    return any(role in allowed for role, _scope_type, _scope_id in grants(actor))
+    return any(role in allowed for role, _scope_type, _scope_id in grants(actor)) or bool(code_recipients(actor))
+
+
+def may_issue_code_for(actor, user) -> bool:
+    """The access decision for one person's sign-in code: ``auth.issue_codes`` on them (administrators, managers
+    of their organisations), or a plugin's ``lms_code_recipients`` names them (a trainer: their cohorts' learners).
+
+    The plugins' answer is asked here rather than through ``User.access_path``, which would make the core read
+    plugin tables for every decision about a person. ``people_for_codes`` adds the rule on other roles.
+    """
+    if can(actor, "auth.issue_codes", user):
+        return True
+    recipients = code_recipients(actor)
+    return bool(recipients) and db.session.execute(
+        select(User.id).where(User.id == user.id, or_(*(User.id.in_(query) for query in recipients)))
+    ).first() is not None
 
 
 def _member_of(organisation_ids):
@@ -333,14 +354,16 @@ def people_for_codes(actor, organisation_id: int | None = None):
     """The SQL query of active people ``actor`` may issue sign-in codes for, ordered by name.
 
     Administrators: everyone. Organisation managers: people with a current ``member`` membership in
-    one of their organisations who hold no role other than ``member`` or ``learner`` (a code handed
-    out by a manager must never open a more powerful account). ``organisation_id`` narrows the list.
+    one of their organisations; trainers: the people plugins name (``lms_code_recipients``, the learners
+    of their cohorts); in both cases only people who hold no role other than ``member`` or ``learner``
+    (a code handed out must never open a more powerful account). ``organisation_id`` narrows the list.
     """
     organisation_ids = scope_ids(actor, "auth.issue_codes", "organisation")
     query = select(User).where(User.active.is_(True), User.erased_at.is_(None), User.id != actor.id)
     if organisation_ids is not None:
         other_roles = exists().where(Membership.user_id == User.id, Membership.role.not_in(("member", "learner")))
-        query = query.where(_member_of(organisation_ids), ~other_roles)
+        reachable = [_member_of(organisation_ids), *(User.id.in_(q) for q in code_recipients(actor))]
+        query = query.where(or_(*reachable), ~other_roles)
     if organisation_id is not None:
         query = query.where(_member_of([organisation_id]))
     return query.order_by(User.last_name, User.first_name, User.id)
@@ -350,8 +373,8 @@ def issue_signin_codes(users, by: User) -> list[tuple[User, str]]:
     """Give each person a printable one-time sign-in code such as ``K7QX-M4PD`` (valid 14 days, single use).
 
     For people without e-mail: a trainer or manager prints the codes or reads them out. Codes issued
-    earlier and not yet used stop working, so the newest sheet is the one that counts. ``by`` must be
-    allowed ``auth.issue_codes`` for every person and each must be in ``people_for_codes(by)``;
+    earlier and not yet used stop working, so the newest sheet is the one that counts. ``by`` must
+    pass ``may_issue_code_for`` for every person and each must be in ``people_for_codes(by)``;
     otherwise nothing is issued and ``AuthError`` is raised. Returns ``(user, code)`` pairs in the
     order given; the codes themselves are stored only as keyed digests, so this is the one chance to
     show them.
@@ -360,7 +383,7 @@ def issue_signin_codes(users, by: User) -> list[tuple[User, str]]:
     ids = [user.id for user in users]
     allowed = set(db.session.execute(people_for_codes(by).with_only_columns(User.id).where(User.id.in_(ids))).scalars())
     for user in users:
-        if user.id not in allowed or not can(by, "auth.issue_codes", user):
+        if user.id not in allowed or not may_issue_code_for(by, user):
             _refuse("auth.issue_codes", by, user)
     begin_write()
     issued = []

@@ -347,3 +347,53 @@ def test_only_programme_managers_see_sensitive_information(app, client, built, a
         from courses.catalogue.models import SensitiveAttribute
 
         assert len(db.session.execute(select(SensitiveAttribute)).all()) == 1
+
+
+# --- sign-in codes from trainers ---------------------------------------------------------------------
+
+
+def test_trainer_issues_sign_in_codes_for_learners_of_own_cohort_only(app, client, make_user, built):
+    import re
+
+    from lms.auth import services as auth
+
+    with app.app_context():
+        admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+        other_cohort = build_course(admin, code="OTHER")[2].id
+    trainer = make_user("trainer1", roles=[("trainer", "cohort", built["cohort_id"])])
+    mine = make_user("mine", first_name="Mirjana")
+    theirs = make_user("theirs", first_name="Teodora")
+    colleague = make_user("colleague", first_name="Kosta", roles=[("trainer", "cohort", other_cohort)])
+    with app.app_context():
+        admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
+        for person, cohort_id in ((mine, built["cohort_id"]), (theirs, other_cohort), (colleague, built["cohort_id"])):
+            services.enrol(db.session.get(User, person.id), db.session.get(Cohort, cohort_id), admin)
+        me = db.session.get(User, trainer.id)
+        assert auth.may_issue_code_for(me, db.session.get(User, mine.id))
+        assert not auth.may_issue_code_for(me, db.session.get(User, theirs.id))
+        with pytest.raises(auth.AuthError):
+            auth.issue_signin_codes([db.session.get(User, theirs.id)], by=me)
+        # A learner of the cohort who trains elsewhere holds more than a learner's role: no code for them.
+        with pytest.raises(auth.AuthError):
+            auth.issue_signin_codes([db.session.get(User, colleague.id)], by=me)
+
+    login_as(client, trainer)
+    assert 'href="/auth/codes"' in client.get("/").get_data(as_text=True)
+    page = client.get("/auth/codes").get_data(as_text=True)
+    assert "Mirjana" in page and "Teodora" not in page and "Kosta" not in page
+    token = csrf_token(client, "/auth/codes")
+    refused = client.post("/auth/codes/sheet", data={"csrf_token": token, "people": [theirs.id]})
+    assert "Teodora" not in refused.get_data(as_text=True)
+    sheet = client.post("/auth/codes/sheet", data={"csrf_token": token, "people": [mine.id]}).get_data(as_text=True)
+    code = re.search(r'class="signin-code">([A-Z0-9-]+)<', sheet).group(1)
+    logout(client)
+
+    login_as(client, theirs)
+    assert client.get("/auth/codes").status_code == 403  # a learner issues no codes
+    logout(client)
+    response = client.post("/auth/code", data={"csrf_token": csrf_token(client, "/auth/code"), "code": code})
+    assert response.status_code == 302
+    assert "Mirjana" in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        issued = db.session.execute(select(AuditEvent).where(AuditEvent.action == "auth.signin_code_issued")).scalars()
+        assert [(e.actor, e.subject) for e in issued] == [(trainer.pseudonym, mine.pseudonym)]
