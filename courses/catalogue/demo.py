@@ -31,6 +31,7 @@ from .models import (
     Programme,
     SelectionCriterion,
     SelectionDecision,
+    SelectionPublication,
     SelectionScore,
     Session,
 )
@@ -349,6 +350,8 @@ def _selection(ctx, course: Course, cohort: Cohort, when: datetime) -> None:
     enrolments = _enrol(cohort, applicants, status="applied", when=when)
     db.session.flush()
     scorer = ctx.users["pm.rs"].id
+    db.session.add(SelectionPublication(cohort_id=cohort.id, published_at=when - timedelta(days=10),
+                                        published_by_id=scorer))  # fmt: skip
     for index, enrolment in enumerate(enrolments[:8]):
         total = 0
         for criterion in criteria:

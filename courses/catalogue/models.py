@@ -352,6 +352,29 @@ class SelectionCriterion(db.Model):
         return [*path, *self.course.access_path()]
 
 
+class SelectionPublication(db.Model):
+    """Whether a cohort's selection criteria are published (and so frozen), by whom and since when.
+
+    Unpublishing keeps the row with who, when and why; the audit chain keeps every publication in turn.
+    """
+
+    __tablename__ = "catalogue_selection_publication"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("catalogue_cohort.id", ondelete="CASCADE"), unique=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_user.id", ondelete="SET NULL"))
+    unpublished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unpublished_by_id: Mapped[int | None] = mapped_column(ForeignKey("lms_user.id", ondelete="SET NULL"))
+    unpublish_reason: Mapped[str] = mapped_column(Text, default="")
+
+    cohort: Mapped[Cohort] = relationship()
+
+    def access_path(self):
+        """A publication belongs to its cohort."""
+        return self.cohort.access_path()
+
+
 class SelectionScore(db.Model):
     """One applicant's score on one criterion, with who scored and when."""
 
@@ -368,6 +391,7 @@ class SelectionScore(db.Model):
 
     enrolment: Mapped[Enrolment] = relationship()
     criterion: Mapped[SelectionCriterion] = relationship()
+    by: Mapped[User | None] = relationship()
 
     def access_path(self):
         """A score is seen like the application it scores."""
@@ -388,6 +412,7 @@ class SelectionDecision(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
 
     enrolment: Mapped[Enrolment] = relationship()
+    by: Mapped[User | None] = relationship()
 
     def access_path(self):
         """A decision is seen like the application it decides."""

@@ -16,6 +16,7 @@ def lms_blueprints():
         import_views,  # noqa: F401  (routes on the catalogue blueprint)
         manage_views,  # noqa: F401  (routes on the catalogue blueprint)
         package_views,  # noqa: F401  (routes on the catalogue blueprint)
+        selection_views,  # noqa: F401  (routes on the catalogue blueprint)
     )
     from .api import bp as api_bp
     from .views import bp
@@ -57,6 +58,12 @@ def lms_permissions():
         "catalogue.enrolment.manage": MANAGERS,
         "catalogue.sensitive.view": MANAGERS,
         "catalogue.sensitive.record": MANAGERS,
+        # Transparent selection: managers define, score and decide; auditors read the sheet and export it;
+        # applicants (``owner``) read the criteria and their own result.
+        "catalogue.selection.manage": MANAGERS,
+        "catalogue.selection.view": READERS,
+        "catalogue.selection.criteria": READERS | {"owner"},
+        "catalogue.selection.result": READERS | {"owner"},
         # A learner's own progress and calendar.
         "catalogue.progress.record": {"owner"},
         "catalogue.calendar.view": {"authenticated"},

@@ -499,7 +499,8 @@ def schedule_session(
 TRANSITIONS = {
     "applied": {"selected", "withdrawn", "waitlisted"},
     "selected": {"enrolled", "waitlisted", "withdrawn"},
-    "waitlisted": {"enrolled", "withdrawn"},
+    # A selection may move someone from the waiting list to selected once a place is offered to them.
+    "waitlisted": {"selected", "enrolled", "withdrawn"},
     "enrolled": {"withdrawn", "completed"},
     "completed": set(),
     "withdrawn": set(),

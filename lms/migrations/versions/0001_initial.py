@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-23 08:39:13.538505
+Create Date: 2026-11-23 09:35:54.333465
 """
 
 import sqlalchemy as sa
@@ -528,6 +528,36 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_catalogue_selection_criterion_course_id"), ["course_id"], unique=False)
 
     op.create_table(
+        "catalogue_selection_publication",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cohort_id", sa.Integer(), nullable=False),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
+        sa.Column("published_by_id", sa.Integer(), nullable=True),
+        sa.Column("unpublished_at", sa.DateTime(), nullable=True),
+        sa.Column("unpublished_by_id", sa.Integer(), nullable=True),
+        sa.Column("unpublish_reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cohort_id"],
+            ["catalogue_cohort.id"],
+            name=op.f("fk_catalogue_selection_publication_cohort_id_catalogue_cohort"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["published_by_id"],
+            ["lms_user.id"],
+            name=op.f("fk_catalogue_selection_publication_published_by_id_lms_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["unpublished_by_id"],
+            ["lms_user.id"],
+            name=op.f("fk_catalogue_selection_publication_unpublished_by_id_lms_user"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalogue_selection_publication")),
+        sa.UniqueConstraint("cohort_id", name=op.f("uq_catalogue_selection_publication_cohort_id")),
+    )
+    op.create_table(
         "catalogue_session",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cohort_id", sa.Integer(), nullable=False),
@@ -814,6 +844,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_catalogue_session_cohort_id"))
 
     op.drop_table("catalogue_session")
+    op.drop_table("catalogue_selection_publication")
     with op.batch_alter_table("catalogue_selection_criterion", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalogue_selection_criterion_course_id"))
         batch_op.drop_index(batch_op.f("ix_catalogue_selection_criterion_cohort_id"))

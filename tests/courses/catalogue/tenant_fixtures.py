@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from courses.catalogue import services
-from courses.catalogue.models import Lesson
+from courses.catalogue import selection, services
+from courses.catalogue.models import Cohort, Lesson
 from lms.extensions import db
 from lms.models import User
 from tests.courses.catalogue.factories import build_course
@@ -74,3 +74,16 @@ def language_of_b_lesson(world):
     """The language of B's lesson's text."""
     _b_course(world)
     return "en"
+
+
+@tenant_fixture("criterion_id")
+def selection_criterion_of_b(world):
+    """A published selection criterion of B's cohort."""
+    _b_course(world)
+    admin = db.session.get(User, world.administrator.id)
+    cohort = db.session.get(Cohort, world.b.cohort_id)
+    criterion = selection.add_criterion(cohort, {"name": "Bravo motivation interview", "max_score": 10,
+                                                 "weight": 2}, admin)  # fmt: skip
+    selection.publish(cohort, admin)
+    world.b.secrets.add(criterion.name)
+    return criterion.id
