@@ -16,6 +16,7 @@ def lms_blueprints():
         import_views,  # noqa: F401  (routes on the catalogue blueprint)
         manage_views,  # noqa: F401  (routes on the catalogue blueprint)
         package_views,  # noqa: F401  (routes on the catalogue blueprint)
+        selection_api,  # noqa: F401  (routes on the catalogue API blueprint)
         selection_views,  # noqa: F401  (routes on the catalogue blueprint)
     )
     from .api import bp as api_bp

@@ -13,6 +13,7 @@ from courses.catalogue.models import Cohort, Enrolment, SelectionCriterion, Sele
 from lms.extensions import db
 from lms.models import AuditEvent, User
 from tests.courses.catalogue.factories import build_course
+from tests.courses.catalogue.test_views import count_queries
 from tests.helpers import csrf_token, login_as, logout
 
 APPLICANTS = {"ana": "Ana", "bojan": "Bojan", "cvetko": "Cvetko", "dragana": "Dragana"}
@@ -372,3 +373,54 @@ def test_only_programme_managers_score_and_decide_auditors_read(app, client, sel
     login_as(client, sel["pm"])
     cohort_page = client.get(f"/catalogue/cohorts/{sel['cohort_id']}").get_data(as_text=True)
     assert f'href="{sheet}"' in cohort_page
+
+
+def test_sheet_and_export_run_a_constant_number_of_queries(app, make_user):
+    counts = []
+    for scale in (1, 8):
+        with app.app_context():
+            admin = db.session.get(User, make_user(f"admin{scale}", roles=[("administrator", "site", None)]).id)
+            db.session.commit()
+            _programme, _course, cohort = build_course(admin, code=f"Q{scale}")
+            criteria = [selection.add_criterion(db.session.get(Cohort, cohort.id),
+                                                {"name": f"C{n}", "max_score": 5, "weight": n + 1}, admin).id
+                        for n in range(2)]  # fmt: skip
+            selection.publish(db.session.get(Cohort, cohort.id), admin)
+            for n in range(3 * scale):
+                person = db.session.get(User, make_user(f"applicant{scale}_{n}").id)
+                enrolment = services.enrol(person, db.session.get(Cohort, cohort.id), person, apply_only=True)
+                selection.record_scores(enrolment, {cid: (str(n % 6), "") for cid in criteria}, admin)
+                if n % 2:
+                    selection.decide(enrolment, "waitlisted", "Reserve", admin)
+            cohort_id, admin_login = cohort.id, admin.username
+        client = app.test_client()
+        login_as(client, admin_login)
+        measured = []
+        for path in (f"/catalogue/cohorts/{cohort_id}/selection", f"/catalogue/cohorts/{cohort_id}/selection.csv"):
+            assert client.get(path).status_code == 200
+            with count_queries(app) as statements:
+                response = client.get(path)
+                response.get_data()  # the CSV streams: count the queries its rows run too
+            measured.append(len(statements))
+        counts.append(measured)
+    assert counts[0] == counts[1], f"{counts[0]} queries with 3 applicants, {counts[1]} with 24"
+
+
+def test_api_gives_the_selection_as_json_to_auditors_and_refuses_applicants(app, client, sel):
+    from tests.courses.catalogue.test_api import _token
+
+    _publish(app, sel)
+    _score(app, sel, "ana", 8, 2)
+    _score(app, sel, "bojan", 9, 5)
+    _decide(app, sel, "bojan", "selected", reason="Highest total")
+    path = f"/api/v1/catalogue/cohorts/{sel['cohort_id']}/selection"
+    body = client.get(path, headers=_token(app, sel["auditor"], "catalogue:read")).get_json()
+    assert [c["name"] for c in body["criteria"]] == ["Motivation (interview)", "No previous work experience"]
+    assert body["published_at"].endswith("Z")
+    first, second = body["applicants"][:2]
+    assert (first["name"], first["total"], first["rank"], first["decision"], first["decided_by"]) == (
+        "Bojan Petrović", 37, 1, "selected", "Milica Test")  # fmt: skip
+    assert (second["name"], second["scores"], second["total"], second["decision"]) == (
+        "Ana Petrović", {str(sel["motivation"]): 8, str(sel["experience"]): 2}, 28, None)  # fmt: skip
+    assert client.get(path, headers=_token(app, sel["ana"], "catalogue:read")).status_code == 403
+    assert client.get(path, headers=_token(app, sel["trainer"], "catalogue:read")).status_code == 403
