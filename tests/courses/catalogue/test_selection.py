@@ -86,6 +86,10 @@ def test_published_criteria_are_frozen_until_unpublished_with_a_reason(app, clie
     added = client.post(setup, data={"name": "Lives in Valjevo", "max_score": "5", "weight": "1",
                                      "csrf_token": csrf_token(client, setup)})  # fmt: skip
     assert added.status_code == 302
+    for bad in ({"name": "Age", "max_score": "lots", "weight": "1"}, {"name": "Age", "max_score": "5", "weight": "0"},
+                {"name": "", "max_score": "5", "weight": "1"}):  # fmt: skip
+        refused = client.post(setup, data={**bad, "csrf_token": csrf_token(client, setup)})
+        assert refused.status_code == 200 and "Please correct the following" in refused.get_data(as_text=True)
     token = csrf_token(client, setup)
     assert client.post(f"/catalogue/cohorts/{sel['cohort_id']}/selection/publish",
                        data={"csrf_token": token}).status_code == 302  # fmt: skip
