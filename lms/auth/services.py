@@ -333,9 +333,13 @@ def may_issue_code_for(actor, user) -> bool:
     if can(actor, "auth.issue_codes", user):
         return True
     recipients = code_recipients(actor)
-    return bool(recipients) and db.session.execute(
-        select(User.id).where(User.id == user.id, or_(*(User.id.in_(query) for query in recipients)))
-    ).first() is not None
+    return (
+        bool(recipients)
+        and db.session.execute(
+            select(User.id).where(User.id == user.id, or_(*(User.id.in_(query) for query in recipients)))
+        ).first()
+        is not None
+    )
 
 
 def _member_of(organisation_ids):
