@@ -51,7 +51,9 @@ def main() -> int:
 
             def on_postgres():
                 with postgres_site(tmp / "postgres") as site:
-                    return pages.measure_site(site, seconds, tmp)
+                    found = pages.measure_site(site, seconds, tmp)
+                    _section(found, "staff import (PostgreSQL)", lambda: imports.measure(site, import_rows))
+                    return found
 
             _section(rows, "pages (PostgreSQL)", on_postgres)
         else:

@@ -8,6 +8,7 @@ erasing a person blanks their payloads while the chain still verifies.
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,16 +106,67 @@ def append(
     signed-in user. Appends are serialised by locking the head row, and ``prev_hash`` is unique, so
     two writers can never both extend the same link.
     """
+    entry = {"action": action, "obj": obj, "before": before, "after": after, "reason": reason, "actor": actor,
+             "subject": subject, "object_type": object_type, "object_id": object_id}  # fmt: skip
+    return append_many([entry], session=session)[0]
+
+
+def append_many(entries: Iterable[dict], *, session: Session | None = None) -> list[AuditEvent]:
+    """Add several events to the chain, in the order given, inside the caller's transaction; the caller commits.
+
+    Each entry is a dict of ``append``'s keyword arguments (``action`` required, ``obj`` optional). The
+    head row is locked once and the events are linked to one another in memory: the lock is held until
+    the caller's commit, so no other writer can extend the chain in between and the result is exactly
+    the chain that as many ``append`` calls would build, for one locking read and two batched flushes
+    instead of three statements per event (a staff import appends thousands).
+    """
     session = session or db.session()
     begin_write(session)
+    entries = list(entries)
+    if not entries:
+        return []
+    head = _lock_head(session)
+    signed_in = None
+    events, payloads = [], []
+    for entry in entries:
+        actor = entry.get("actor")
+        if actor is None and signed_in is None:
+            signed_in = _current_actor()
+        event, payload = _new_event(head.seq, head.hash, signed_in, **entry)
+        head.seq, head.hash = event.seq, event.hash
+        events.append(event)
+        if payload is not None:
+            payloads.append(payload)
+    session.add_all(events)
+    session.flush()  # the events before the payloads that refer to them
+    session.add_all(payloads)
+    session.flush()
+    return events
+
+
+def _new_event(
+    prev_seq: int,
+    prev_hash: str,
+    signed_in: str | None,
+    action: str,
+    obj=None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+    actor=None,
+    subject=None,
+    object_type: str | None = None,
+    object_id=None,
+) -> tuple[AuditEvent, AuditPayload | None]:
+    """The event following ``prev_seq``/``prev_hash``, hashed, and its payload row (None when it has none)."""
     if obj is not None:
         object_type, object_id = object_ref(obj)
-    head = _lock_head(session)
     before_text, after_text = canonical_payload(before), canonical_payload(after)
     event = AuditEvent(
-        seq=head.seq + 1,
+        seq=prev_seq + 1,
         at=utcnow(),
-        actor=actor.pseudonym if actor is not None else _current_actor(),
+        actor=actor.pseudonym if actor is not None else signed_in,
         subject=subject.pseudonym if subject is not None else "",
         action=action,
         object_type=object_type or "",
@@ -122,7 +174,7 @@ def append(
         before_sha256=payload_digest(before_text),
         after_sha256=payload_digest(after_text),
         reason=_clean_reason(reason),
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     event.hash = hashlib.sha256(
         canonical_bytes(
@@ -130,13 +182,9 @@ def append(
             event.object_id, event.before_sha256, event.after_sha256, event.reason, event.prev_hash,
         )
     ).hexdigest()  # fmt: skip
-    session.add(event)
-    session.flush()
-    if before_text is not None or after_text is not None:
-        session.add(AuditPayload(seq=event.seq, before=before_text, after=after_text))
-    head.seq, head.hash = event.seq, event.hash
-    session.flush()
-    return event
+    if before_text is None and after_text is None:
+        return event, None
+    return event, AuditPayload(seq=event.seq, before=before_text, after=after_text)
 
 
 def _lock_head(session: Session) -> AuditHead:

@@ -535,15 +535,27 @@ def _set_status(enrolment: Enrolment, status: str, by: User | None, reason: str 
 
 def _grant_learner(enrolment: Enrolment, by: User | None) -> None:
     """A seat comes with a cohort-scoped ``learner`` membership, which opens the course to the person."""
-    exists = db.session.execute(
-        select(Membership.id).where(
-            Membership.user_id == enrolment.user_id, Membership.role == "learner",
-            Membership.scope_type == "cohort", Membership.scope_id == enrolment.cohort_id,
-        )
-    ).first()  # fmt: skip
-    if not exists:
-        db.session.add(Membership(user_id=enrolment.user_id, role="learner", scope_type="cohort",
-                                  scope_id=enrolment.cohort_id, granted_by_id=by.id if by else None))  # fmt: skip
+    _grant_learners([enrolment], by)
+
+
+def _grant_learners(enrolments: list[Enrolment], by: User | None) -> None:
+    """``_grant_learner`` for many enrolments, with one query for the memberships people already have."""
+    if not enrolments:
+        return
+    held = set(
+        db.session.execute(
+            select(Membership.user_id, Membership.scope_id).where(
+                Membership.role == "learner", Membership.scope_type == "cohort",
+                Membership.user_id.in_({e.user_id for e in enrolments}),
+                Membership.scope_id.in_({e.cohort_id for e in enrolments}),
+            )
+        ).all()
+    )  # fmt: skip
+    for enrolment in enrolments:
+        if (enrolment.user_id, enrolment.cohort_id) not in held:
+            held.add((enrolment.user_id, enrolment.cohort_id))
+            db.session.add(Membership(user_id=enrolment.user_id, role="learner", scope_type="cohort",
+                                      scope_id=enrolment.cohort_id, granted_by_id=by.id if by else None))  # fmt: skip
 
 
 def _revoke_learner(enrolment: Enrolment) -> None:
@@ -584,31 +596,68 @@ def add_enrolment(
     apply_only: bool = False,
     reason: str = "",
 ) -> Enrolment:
-    """``enrol``'s work inside the caller's write transaction, which commits and fires the event hook
-    (a staff import enrols many people in one transaction)."""
-    if cohort.status in ("closed", "cancelled"):
-        raise CatalogueError(_("This cohort is not taking enrolments."))
+    """``enrol``'s work inside the caller's write transaction, which commits and fires the event hook."""
+    return add_enrolments([(learner, cohort)], by, sponsor=sponsor, apply_only=apply_only, reason=reason)[0]
+
+
+def add_enrolments(
+    placements: list[tuple[User, Cohort]],
+    by: User | None,
+    *,
+    sponsor=None,
+    apply_only: bool = False,
+    reason: str = "",
+) -> list[Enrolment]:
+    """``add_enrolment`` for many ``(learner, cohort)`` pairs, in the order given, inside the caller's write
+    transaction, which commits and fires the event hooks (a staff import enrols many people in one).
+
+    Each cohort is locked and its seats counted once, then seats are handed out in memory in order
+    (the rest go on the waiting list); the rows are written in batches and their audit events appended
+    under one lock of the chain head. Refuses the whole lot if a cohort is closed or someone is in it already.
+    """
+    for _learner, cohort in placements:
+        if cohort.status in ("closed", "cancelled"):
+            raise CatalogueError(_("This cohort is not taking enrolments."))
+    if not placements:
+        return []
     begin_write()
-    cohort = _lock_cohort(cohort.id)
-    existing = db.session.execute(
-        select(Enrolment).where(Enrolment.user_id == learner.id, Enrolment.cohort_id == cohort.id)
-    ).scalar_one_or_none()
-    if existing is not None:
-        raise CatalogueError(_("%(name)s is already in this cohort.", name=learner.display_name))
-    enrolment = Enrolment(user_id=learner.id, cohort_id=cohort.id, cohort=cohort, sponsor_id=sponsor.id if sponsor else None,
-                          created_by_id=by.id if by else None, status="applied")  # fmt: skip
-    db.session.add(enrolment)
-    if apply_only:
-        _set_status(enrolment, "applied", by, reason)
-    elif _has_seat(cohort):
-        _set_status(enrolment, "enrolled", by, reason)
-        _grant_learner(enrolment, by)
-    else:
-        _set_status(enrolment, "waitlisted", by, reason or _("The cohort is full."))
+    cohort_ids = sorted({cohort.id for _learner, cohort in placements})
+    # Locked in id order (two writers cannot deadlock), held until the caller commits.
+    cohorts = {c.id: c for c in db.session.execute(
+        select(Cohort).where(Cohort.id.in_(cohort_ids)).order_by(Cohort.id).with_for_update()
+    ).scalars()}  # fmt: skip
+    placed = set(
+        db.session.execute(
+            select(Enrolment.user_id, Enrolment.cohort_id).where(
+                Enrolment.cohort_id.in_(cohort_ids), Enrolment.user_id.in_({learner.id for learner, _c in placements})
+            )
+        ).all()
+    )
+    taken = seat_counts(cohort_ids)
+    full = _("The cohort is full.")
+    enrolments = []
+    for learner, cohort in placements:
+        cohort = cohorts[cohort.id]
+        if (learner.id, cohort.id) in placed:
+            raise CatalogueError(_("%(name)s is already in this cohort.", name=learner.display_name))
+        placed.add((learner.id, cohort.id))
+        enrolment = Enrolment(user_id=learner.id, cohort_id=cohort.id, cohort=cohort, sponsor_id=sponsor.id if sponsor else None,
+                              created_by_id=by.id if by else None, status="applied")  # fmt: skip
+        db.session.add(enrolment)
+        if apply_only:
+            _set_status(enrolment, "applied", by, reason)
+        elif cohort.capacity is None or taken.get(cohort.id, 0) < cohort.capacity:
+            taken[cohort.id] = taken.get(cohort.id, 0) + 1
+            _set_status(enrolment, "enrolled", by, reason)
+        else:
+            _set_status(enrolment, "waitlisted", by, reason or full)
+        enrolments.append(enrolment)
+    _grant_learners([e for e in enrolments if e.status == "enrolled"], by)
     db.session.flush()
-    audit.append("catalogue.enrolment.created", enrolment, actor=by, subject=learner, after=enrolment.audit_state(),
-                 reason=reason)  # fmt: skip
-    return enrolment
+    audit.append_many({"action": "catalogue.enrolment.created", "obj": enrolment, "actor": by, "subject": learner,
+                       "after": enrolment.audit_state(), "reason": reason}
+                      for enrolment, (learner, _cohort) in zip(enrolments, placements, strict=True))  # fmt: skip
+    return enrolments
 
 
 def change_status(enrolment: Enrolment, status: str, by: User | None, reason: str = "") -> Enrolment:

@@ -128,6 +128,29 @@ def test_intact_chain_verifies_through_the_cli(app):
     assert "events: 3" in result.output and "OK" in result.output
 
 
+def test_a_batch_of_appends_links_like_single_appends_and_verifies(app, make_user):
+    actor = make_user("batch_actor")
+    with app.app_context():
+        append_events(1)
+        events = audit.append_many(
+            [{"action": "test.batch", "object_type": "thing", "object_id": 1, "after": {"n": 1}, "actor": actor},
+             {"action": "test.batch", "reason": "no payload"},
+             {"action": "test.batch", "object_type": "thing", "object_id": 2, "before": {"n": 1}, "after": None}]
+        )  # fmt: skip
+        seqs = [e.seq for e in events]
+        db.session.commit()
+        append_events(1)
+        chain = db.session.execute(
+            select(AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.actor).order_by(AuditEvent.seq)
+        ).all()
+        payload_seqs = db.session.scalars(select(AuditPayload.seq).order_by(AuditPayload.seq)).all()
+        assert audit.append_many([]) == []
+        assert audit.verify().ok
+    assert seqs == [2, 3, 4]
+    assert [e.prev_hash for e in chain] == [audit.GENESIS] + [e.hash for e in chain[:-1]]
+    assert chain[1].actor == actor.pseudonym and payload_seqs == [1, 2, 4, 5]
+
+
 def test_event_edited_behind_the_triggers_is_named_by_verify(app):
     with app.app_context():
         append_events(5)
@@ -268,22 +291,29 @@ def test_seal_on_empty_chain_does_nothing(app):
     assert "nothing to seal" in result.output
 
 
-def _append_from_another_process(config, writer, count, start):
+def _append_from_another_process(config, writer, count, start, batch):
     application = create_app(config)
     with application.app_context():
         start.wait(60)
-        append_events(count, object_type=writer)
+        if batch:  # several events per transaction, as a staff import appends them
+            for first in range(0, count, batch):
+                audit.append_many({"action": "test.event", "object_type": writer, "object_id": i, "after": {"n": i}}
+                                  for i in range(first, min(first + batch, count)))  # fmt: skip
+                db.session.commit()
+        else:
+            append_events(count, object_type=writer)
         db.engine.dispose()
 
 
 def test_two_writers_at_once_leave_one_unforked_chain(app, app_config):
-    """Two processes, each with its own connection, append at once (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL)."""
+    """Two processes, each with its own connection, append at once (BEGIN IMMEDIATE on SQLite, FOR UPDATE on
+    PostgreSQL), one event per transaction and in batches of ``append_many``."""
     per_writer = 40
     context = multiprocessing.get_context("fork")
     start = context.Event()
     writers = [
-        context.Process(target=_append_from_another_process, args=(app_config, name, per_writer, start))
-        for name in ("writer-a", "writer-b")
+        context.Process(target=_append_from_another_process, args=(app_config, name, per_writer, start, batch))
+        for name, batch in (("writer-a", 0), ("writer-b", 8))
     ]
     for process in writers:
         process.start()

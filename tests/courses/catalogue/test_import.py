@@ -13,6 +13,7 @@ from lms.extensions import db
 from lms.models import AuditEvent, Membership, Organisation, OutboxMessage, User
 from lms.tasks import run_one
 from tests.courses.catalogue.factories import build_course
+from tests.courses.catalogue.test_views import count_queries
 from tests.helpers import csrf_token
 
 MK_HEADER = "Име;Презиме;Е-пошта;Група\r\n"
@@ -201,6 +202,34 @@ def test_a_full_cohort_puts_the_rest_on_its_waiting_list(app, setup):
     rows = "".join(f"Person{n};Test;;Cohort of IMP-1\r\n" for n in range(5))
     result = _import(app, setup, ("Ime;Prezime;Email;Grupa\r\n" + rows).encode())
     assert result.ok and (result.enrolled, result.waitlisted) == (3, 2)
+
+
+def _staff_rows(numbers):
+    """Rows with an e-mail, with a username or with a name only, for cohort IMP-1 (capacity 3: the rest wait)."""
+    rows = ["Име;Презиме;Е-пошта;Корисничко име;Група"]
+    for n in numbers:
+        email, username = (f"staff{n}@example.mk", "") if n % 3 == 0 else ("", f"staff.{n}" if n % 3 == 1 else "")
+        rows.append(f"Стефан;Петровски {n};{email};{username};Cohort of IMP-1")
+    return ("\r\n".join(rows) + "\r\n").encode("cp1251")
+
+
+def test_the_import_runs_a_constant_number_of_queries_besides_its_inserts(app, setup):
+    """Checking, matching, seats and the audit chain are done in bulk: only the new rows add statements."""
+    counts = []
+    for numbers in (range(100), range(100, 300)):
+        with app.app_context():
+            organisation = db.session.get(Organisation, setup["org"])
+            manager = db.session.get(User, setup["manager"].id)
+            with count_queries(app) as statements:
+                result = imports.import_staff(organisation, _staff_rows(numbers), None, manager)
+            assert result.ok, result.errors
+            assert len(result.created) == len(numbers) and len(result.without_email) == sum(1 for n in numbers if n % 3)
+        inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+        counts.append((len(statements) - len(inserts), len(inserts)))
+    (others_100, inserts_100), (others_200, inserts_200) = counts
+    assert others_200 - others_100 <= 2
+    # An account, its membership, an enrolment and its first event per person (PostgreSQL sends them in batches).
+    assert inserts_200 - inserts_100 <= 4 * 100
 
 
 def test_moodle_upload_users_file(app, setup):
