@@ -1,6 +1,6 @@
 """Sign-in pages: password, printed code, authenticator step, password reset, invitations, code sheets."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -28,6 +28,8 @@ def second_factor_gate():
     endpoint = request.endpoint or ""
     if endpoint in SECOND_FACTOR_EXEMPT or endpoint == "static" or endpoint.endswith(".static"):
         return None
+    if getattr(current_app.view_functions.get(endpoint), "lms_api", None):
+        return None  # API routes authenticate by bearer token only, never by this cookie session
     if not session.get("sid") or not current_user.is_authenticated:
         return None
     if not services.second_factor_pending(current_user):

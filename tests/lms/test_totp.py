@@ -135,3 +135,16 @@ def test_administrators_can_require_it_per_person_or_per_role(app, client, make_
         set_required_2fa_roles(["auditor"])
         assert db.session.get(User, 2).username == "aud"
     assert client.get("/").headers["Location"].endswith("/account/two-factor")
+
+
+def test_api_calls_answer_by_token_while_the_browser_waits_for_its_second_factor(
+    required_for_administrators, app, client, make_user
+):
+    from tests.lms.test_api import make_token
+
+    root = make_user("root", roles=[("administrator", "site", None)])
+    _token_id, secret = make_token(app, root)
+    login_as(client, "root")  # this browser's session now waits for the second factor
+    assert client.get("/").headers["Location"].endswith("/account/two-factor")
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200 and response.get_json()["username"] == "root"
