@@ -3,6 +3,10 @@
 A page is one line of ``PAGES``: its label, its endpoint, who signs in (a demo username or role; None for
 an anonymous page) and, for pages whose URL needs ids, a function returning the URL values (run in an app
 context on the benchmark's database). A page whose endpoint the app does not have yet is listed as missing.
+
+Each page is measured twice: as served (the page cache on, as deployed; the target applies) and rendered
+afresh by a second server with ``LMS_PAGE_CACHE_SECONDS=0`` (what the first visit after any change costs;
+reported without a target).
 """
 
 from collections.abc import Callable
@@ -14,7 +18,7 @@ from sqlalchemy import event, func, select
 
 from .report import Row
 from .servers import gunicorn, log, request, wrk
-from .site import Site, login_form, sign_in
+from .site import Site, login_form, sign_in, with_set_cookies
 
 TARGET = 0.5  # every page ≥ 0.5× the trivial-query route (issues 3 and 4)
 WARM_UP_SECONDS = 1
@@ -72,6 +76,7 @@ class Target:
     page: Page
     path: str
     queries: int | None = None
+    fresh_queries: int | None = None
     cookie: str = ""
 
 
@@ -82,14 +87,23 @@ def _resolve(app, page: Page) -> str:
             return url_for(page.endpoint, **values)
 
 
-def count_queries(app, site: Site, path: str, who: str | None) -> int:
+def count_queries(app, site: Site, path: str, who: str | None, *, cached: bool = True) -> int:
     """Statements one request of ``path`` runs (the second request, so one-off work is not counted).
 
     Counted with a ``before_cursor_execute`` listener in this process, through the Flask test client,
     signed in through the real form as ``who``. SQLite's explicit BEGIN is left out, so both databases count
-    the same statements.
+    the same statements. ``cached=False`` counts a page rendered afresh, with the page cache put aside.
     """
     from lms.extensions import db
+    from lms.page_cache import EXTENSION
+
+    if not cached:
+        page_cache = app.extensions.pop(EXTENSION, None)
+        try:
+            return count_queries(app, site, path, who)
+        finally:
+            if page_cache is not None:
+                app.extensions[EXTENSION] = page_cache
 
     client = app.test_client()
     if who:
@@ -131,31 +145,44 @@ def measure_site(site: Site, seconds: float, log_dir: Path) -> list[Row]:
                 continue
             try:
                 path = _resolve(app, page)
-                targets.append(Target(page, path, count_queries(app, site, path, page.who)))
+                targets.append(Target(page, path, count_queries(app, site, path, page.who),
+                                      count_queries(app, site, path, page.who, cached=False)))  # fmt: skip
             except Exception as error:  # one broken page must not hide the others' figures
                 rows[page].error = f"{type(error).__name__}: {error}"
     with (
         gunicorn("bench.baseline_app:app", site.env, log_dir) as baseline_url,
         gunicorn("app:app", site.env, log_dir) as app_url,
+        gunicorn("app:app", {**site.env, "LMS_PAGE_CACHE_SECONDS": "0"}, log_dir) as uncached_url,
     ):
         for target in targets:
             if target.page.who:
                 target.cookie = sign_in(app_url, site.account(target.page.who))
-            status, _headers, _body = request(app_url, target.path, cookie=target.cookie)
+            status, headers, _body = request(app_url, target.path, cookie=target.cookie)
             if status != 200:
                 raise RuntimeError(f"{target.path} answered HTTP {status} when served")
+            # wrk repeats one Cookie header; like a browser's, it carries what the first visit set (the form token).
+            target.cookie = with_set_cookies(target.cookie, headers)
         # The floor is measured before and after the pages, so a slower stretch of the run is shared fairly.
         before = _load(baseline_url + "/", seconds, label=f"trivial-query route ({site.name})")
         results = [_load(app_url + t.path, seconds, t.cookie, f"{t.page.label} ({site.name})") for t in targets]
+        # What the first person after a change gets: the same pages with the page cache turned off.
+        fresh = [_load(uncached_url + t.path, seconds, t.cookie, f"{t.page.label} afresh ({site.name})")
+                 for t in targets]  # fmt: skip
         after = _load(baseline_url + "/", seconds, label=f"trivial-query route again ({site.name})")
     floor = (before.requests_per_second + after.requests_per_second) / 2
     for target, result in zip(targets, results, strict=True):
         row = rows[target.page]
         row.what = f"{target.page.label}: GET {target.path} ({site.name})"
         row.figure, row.unit, row.baseline, row.target = result.requests_per_second, "req/s", floor, TARGET
-        row.queries, row.note = target.queries, result.summary
+        row.queries, row.note = target.queries, f"page cache on; {result.summary}"
         if result.failures:
             row.error = f"{result.failures} responses were not 200"
+    renders = [
+        Row(f"{t.page.label}, rendered afresh (page cache off): GET {t.path} ({site.name})", figure=r.requests_per_second,
+            unit="req/s", baseline=floor, queries=t.fresh_queries, note=f"what the first visit after a change costs; {r.summary}",
+            error=f"{r.failures} responses were not 200" if r.failures else "")
+        for t, r in zip(targets, fresh, strict=True)
+    ]  # fmt: skip
     baseline = Row(
         f"trivial-query route: SELECT 1 ({site.name})",
         figure=floor,
@@ -164,7 +191,7 @@ def measure_site(site: Site, seconds: float, log_dir: Path) -> list[Row]:
         queries=1,
         note=f"the floor: mean of {before.requests_per_second:,.0f} before and {after.requests_per_second:,.0f} after",
     )
-    return [baseline, *rows.values()]
+    return [baseline, *rows.values(), *renders]
 
 
 def _load(url: str, seconds: float, cookie: str = "", label: str = ""):

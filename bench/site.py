@@ -149,6 +149,12 @@ def cookie_header(jar: dict) -> str:
     return "; ".join(f"{key}={value}" for key, value in jar.items())
 
 
+def with_set_cookies(cookie: str, headers) -> str:
+    """The Cookie header a browser sends next: ``cookie`` updated by a response's Set-Cookie headers."""
+    jar = dict(part.split("=", 1) for part in cookie.split("; ") if "=" in part)
+    return cookie_header(_cookies(headers, jar))
+
+
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form on a page."""
     for tag in re.findall(r"<input\b[^>]*>", html):

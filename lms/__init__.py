@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import auth, database  # noqa: F401  (database registers the SQLite pragmas)
+    from . import auth, database, page_cache  # noqa: F401  (database registers the SQLite pragmas)
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
 
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
         app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
     auth.init_login(app)
+    page_cache.init_app(app)
 
 
 def _init_plugins(app: Flask) -> None:

@@ -10,7 +10,7 @@ import functools
 
 from flask import abort, g, request
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import String, and_, bindparam, cast, func, or_, select
 
 from . import audit
 from .database import utcnow
@@ -19,6 +19,37 @@ from .models import Membership
 from .plugins import permissions
 
 SITE = ("site", None)
+# Statements built once: every signed-in request runs one of them.
+_IN_FORCE = and_(
+    or_(Membership.valid_from.is_(None), Membership.valid_from <= bindparam("now")),
+    or_(Membership.valid_until.is_(None), Membership.valid_until > bindparam("now")),
+)
+_CURRENT_MEMBERSHIPS = select(Membership.role, Membership.scope_type, Membership.scope_id).where(
+    Membership.user_id == bindparam("user_id"), _IN_FORCE
+)
+
+
+def memberships_in_force(user_id_column):
+    """A column of the memberships in force (at the ``now`` parameter) of the user in ``user_id_column``, packed
+    as ``role scope_type scope_id`` joined by ``;``, so that the signed-in person's session query brings them
+    along (``remember_grants``) instead of ``grants`` asking again."""
+    scope_id = func.coalesce(cast(Membership.scope_id, String), "")
+    packed = Membership.role + " " + Membership.scope_type + " " + scope_id
+    return select(func.aggregate_strings(packed, ";")).where(Membership.user_id == user_id_column, _IN_FORCE)
+
+
+def _grant_set(user_id: int, rows) -> frozenset[tuple[str, str, int | None]]:
+    implicit = {("anonymous", "site", None), ("authenticated", "site", None), ("owner", "user", user_id)}
+    return frozenset({(r, st, None if st == "site" else sid) for r, st, sid in rows} | implicit)
+
+
+def remember_grants(user_id: int, packed: str | None) -> None:
+    """Keep for this request the grants read by ``memberships_in_force``."""
+    rows = [
+        (role, st, int(sid) if sid else None)
+        for role, st, sid in (m.split(" ") for m in (packed or "").split(";") if m)
+    ]
+    g.setdefault("lms_grants", {})[user_id] = _grant_set(user_id, rows)
 
 
 def grants(user) -> frozenset[tuple[str, str, int | None]]:
@@ -27,16 +58,8 @@ def grants(user) -> frozenset[tuple[str, str, int | None]]:
         return frozenset({("anonymous", "site", None)})
     cache = g.setdefault("lms_grants", {})
     if user.id not in cache:
-        now = utcnow()
-        rows = db.session.execute(
-            select(Membership.role, Membership.scope_type, Membership.scope_id).where(
-                Membership.user_id == user.id,
-                or_(Membership.valid_from.is_(None), Membership.valid_from <= now),
-                or_(Membership.valid_until.is_(None), Membership.valid_until > now),
-            )
-        ).all()
-        implicit = {("anonymous", "site", None), ("authenticated", "site", None), ("owner", "user", user.id)}
-        cache[user.id] = frozenset({(r, st, None if st == "site" else sid) for r, st, sid in rows} | implicit)
+        rows = db.session.execute(_CURRENT_MEMBERSHIPS, {"user_id": user.id, "now": utcnow()}).all()
+        cache[user.id] = _grant_set(user.id, rows)
     return cache[user.id]
 
 

@@ -42,6 +42,8 @@ class Defaults:
     API_RATE_LIMIT = "600 per minute"  # per API token, across every /api/v1 route
     TASK_LEASE_SECONDS = 60
     TASK_MAX_ATTEMPTS = 3
+    PAGE_CACHE_SECONDS = 60  # how long a rendered page may be served again while no data changed; 0: never
+    PAGE_CACHE_ENTRIES = 256  # pages kept per process
     RUN_BACKGROUND = False  # `make run`: scheduler and worker inside the web process
     BASE_URL = "http://127.0.0.1:5000"
 

@@ -1,5 +1,6 @@
 """Database behaviour shared by every part: SQLite pragmas, write transactions, time helpers."""
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import event
@@ -8,6 +9,25 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 WRITE_OPTION = "lms_write"
+GENERATION_TABLE = "lms_data_generation"
+# Bookkeeping that no cached page shows and that changes all day (session touches, task leases, mail, the
+# append-only audit log, whose every event accompanies a change to another table): writes to these alone
+# leave the data generation where it is.
+BOOKKEEPING_TABLES = frozenset(
+    {
+        GENERATION_TABLE,
+        "alembic_version",
+        "lms_auth_session",
+        "lms_task",
+        "lms_outbox",
+        "lms_audit_event",
+        "lms_audit_payload",
+        "lms_audit_head",
+        "lms_audit_seal",
+    }
+)
+_WRITE_STATEMENT = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE)
+_CHANGED = "lms_data_changed"
 
 
 @event.listens_for(Engine, "connect")
@@ -31,6 +51,29 @@ def _sqlite_on_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _note_data_change(conn, cursor, statement, parameters, context, executemany):
+    """Remember on the connection that its transaction changed data (ORM, Core or raw SQL alike)."""
+    write = _WRITE_STATEMENT.match(statement)
+    if write and write.group(1).lower() not in BOOKKEEPING_TABLES:
+        conn.info[_CHANGED] = True
+
+
+@event.listens_for(Engine, "commit")
+def _advance_generation(conn):
+    """A transaction that changed data moves the generation on as its last statement, so the new value and
+    the change become visible together, and the row is locked only for the moment before the commit."""
+    if conn.info.pop(_CHANGED, False):
+        conn.exec_driver_sql(f"UPDATE {GENERATION_TABLE} SET value = value + 1 WHERE id = 1")
+
+
+@event.listens_for(Engine, "begin")
+@event.listens_for(Engine, "rollback")
+def _forget_data_change(conn):
+    """Each transaction starts unchanged; rolled-back changes never happened."""
+    conn.info.pop(_CHANGED, None)
 
 
 def begin_write(session=None):

@@ -329,3 +329,15 @@ class Setting(db.Model):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class DataGeneration(db.Model):
+    """One counter that every committed change to the site's data moves on (``lms.database``).
+
+    Cached pages are keyed by it (``lms.page_cache``): a page rendered before a change is never served after it.
+    """
+
+    __tablename__ = "lms_data_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

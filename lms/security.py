@@ -33,17 +33,26 @@ def safe_next(target: str | None, default_endpoint: str = "core.dashboard") -> s
     return url_for(default_endpoint)
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+NO_STORE = ("Cache-Control", "no-store")
+
+
 def set_security_headers(response):
-    """CSP without unsafe-inline, no framing, no sniffing, a strict referrer; HSTS in production."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    """CSP without unsafe-inline, no framing, no sniffing, a strict referrer; HSTS in production; pages (not
+    static files) are not stored by browsers or proxies. A header the view set itself is kept."""
+    wanted = list(SECURITY_HEADERS)
     if current_app.config["ENV"] == "production":
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        wanted.append(HSTS)
     if request.endpoint and not request.endpoint.endswith("static"):
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(NO_STORE)
+    present = {name.lower() for name, _value in response.headers.items()}
+    response.headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response

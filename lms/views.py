@@ -7,6 +7,7 @@ from . import services
 from .access import requires
 from .forms import LanguageForm
 from .health import health_report
+from .page_cache import cached_page
 from .plugins import flat, hook
 from .security import safe_next
 
@@ -16,6 +17,7 @@ bp = Blueprint("core", __name__, template_folder="templates")
 @bp.route("/")
 @requires("core.dashboard")
 @login_required
+@cached_page
 def dashboard():
     """The signed-in person's start page: the panels plugins offer this person (``lms_dashboard_panels``)."""
     panels = sorted(flat(hook().lms_dashboard_panels(user=current_user)), key=lambda p: p.get("order", 100))

@@ -85,7 +85,11 @@ def _empty_postgres(url: str) -> None:
         tables = [
             name
             for (name,) in conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+                # The data generation's one row stays: it only ever counts up, which is all a test may rely on.
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    " AND tablename NOT IN ('alembic_version', 'lms_data_generation')"
+                )
             )
         ]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))

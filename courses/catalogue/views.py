@@ -21,6 +21,7 @@ from lms.auth.services import find_account
 from lms.database import utcnow
 from lms.extensions import db
 from lms.models import Membership, Organisation, User
+from lms.page_cache import cached_page
 from lms.plugins import flat, hook
 
 from . import services
@@ -146,8 +147,9 @@ def load_reached_attachment(attachment_id):
 
 
 def load_cohort(cohort_id):
-    """The cohort named in the URL, with its course and programme."""
-    return db.session.get(Cohort, cohort_id, options=[joinedload(Cohort.course), joinedload(Cohort.programme)])
+    """The cohort named in the URL (its course and programme load when a page uses them, not for the access
+    check, which is all a page served from the page cache needs)."""
+    return db.session.get(Cohort, cohort_id)
 
 
 def load_enrolment(enrolment_id):
@@ -609,6 +611,7 @@ def roster_of(cohort_id: int) -> list[RosterEntry]:
 
 @bp.route("/cohorts/<int:cohort_id>")
 @requires("catalogue.cohort.view", load=load_cohort)
+@cached_page
 def cohort(cohort):
     """A cohort: trainers, sessions, and the roster with each enrolment's status."""
     sessions = db.session.execute(

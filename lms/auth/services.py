@@ -11,11 +11,11 @@ from datetime import timedelta
 from flask import current_app, g, session
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, mail
-from ..access import can, grants, scope_ids
+from .. import audit, mail, page_cache
+from ..access import can, grants, memberships_in_force, remember_grants, scope_ids
 from ..database import begin_write, utcnow
 from ..extensions import db
 from ..models import AuthSession, Membership, OneTimeCode, Setting, User
@@ -81,7 +81,9 @@ def start_session(user: User, *, method: str = "password", second_factor_done: b
     db.session.commit()
     session.clear()
     session["sid"] = token
-    session.permanent = True
+    # A browser-session cookie that is not re-sent on every response: the server ends idle sessions itself
+    # (``user_for_session_token``), so a copied cookie cannot outlive the idle limit by refreshing itself.
+    session.permanent = False
     login_user(user)
 
 
@@ -109,24 +111,51 @@ def end_all_sessions(user: User, *, keep_current: bool = False) -> None:
     db.session.execute(query.values(ended_at=utcnow()))
 
 
+# Built once: a page's first statement runs on every request, and building it cost more than running it.
+# With the session come the person, their memberships in force and the data generation (one query, not three).
+_OPEN_SESSION = (
+    select(
+        AuthSession.id,
+        AuthSession.last_seen_at,
+        AuthSession.second_factor_done,
+        User,
+        memberships_in_force(AuthSession.user_id).scalar_subquery(),
+        page_cache.GENERATION,
+    )
+    .join(User, User.id == AuthSession.user_id)
+    .where(
+        AuthSession.token_hash == bindparam("token_hash"),
+        AuthSession.ended_at.is_(None),
+        AuthSession.last_seen_at > bindparam("idle_since"),
+    )
+)
+
+
+def session_idle_limit() -> timedelta:
+    """How long a session may go unused before the server ends it (``PERMANENT_SESSION_LIFETIME``)."""
+    limit = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return limit if isinstance(limit, timedelta) else timedelta(seconds=limit)
+
+
 def user_for_session_token(token: str | None, user_id) -> User | None:
-    """The signed-in user for a cookie's session token, if that session is still open and the account active."""
+    """The signed-in user for a cookie's session token, if that session is still open, used within the idle
+    limit, and the account active."""
     if not token or not user_id:
         return None
+    now = utcnow()
     row = db.session.execute(
-        select(AuthSession.id, AuthSession.last_seen_at, AuthSession.second_factor_done, User)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == token_digest(token), AuthSession.ended_at.is_(None))
+        _OPEN_SESSION, {"token_hash": token_digest(token), "idle_since": now - session_idle_limit(), "now": now}
     ).first()
     if row is None:
         return None
-    session_id, last_seen_at, second_factor_done, user = row
+    session_id, last_seen_at, second_factor_done, user, memberships, g.lms_data_generation = row
     if str(user.id) != str(user_id) or not user.active:
         return None
     g.lms_second_factor_done = second_factor_done
-    if utcnow() - last_seen_at > SESSION_TOUCH_INTERVAL:
+    remember_grants(user.id, memberships)
+    if now - last_seen_at > SESSION_TOUCH_INTERVAL:
         begin_write()
-        db.session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=utcnow()))
+        db.session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now))
         db.session.commit()
     return user
 

@@ -9,6 +9,7 @@ from ..access import deny, requires
 from ..database import utcnow
 from ..extensions import db
 from ..models import Organisation
+from ..page_cache import cached_page
 from ..security import safe_next
 from . import services
 from .forms import CodeLoginForm, IssueCodesForm, LoginForm, LogoutForm, NewPasswordForm, ResetRequestForm, TotpCodeForm
@@ -42,6 +43,7 @@ def second_factor_gate():
 @bp.route("/login", methods=["GET", "POST"])
 @requires("auth.login")
 @login_limits
+@cached_page(data=False)
 def login():
     """Sign in with e-mail, username or phone number and password."""
     if current_user.is_authenticated:

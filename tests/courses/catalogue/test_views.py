@@ -199,7 +199,8 @@ def _world(app, make_user, scale):
 
 
 @pytest.mark.parametrize("page", ["dashboard", "course", "cohort"])
-def test_pages_run_a_constant_number_of_queries(app, make_user, page):
+def test_pages_run_a_constant_number_of_queries(app, make_user, page, monkeypatch):
+    monkeypatch.delitem(app.extensions, "lms_page_cache")  # count a full render, not a page served again
     counts = []
     for scale in (1, 10):
         learner, admin, course_id, cohort_id = _world(app, make_user, scale)
@@ -213,6 +214,33 @@ def test_pages_run_a_constant_number_of_queries(app, make_user, page):
         assert response.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], f"{page}: {counts[0]} queries with small data, {counts[1]} with 10× data"
+
+
+def test_cohort_page_served_again_shows_changes_and_checks_access(app, client, make_user):
+    from lms.admin.services import revoke_membership
+    from lms.models import Membership
+
+    with app.app_context():
+        admin = db.session.get(User, make_user("admin", roles=[("administrator", "site", None)]).id)
+        learner_id = make_user("learner").id
+        db.session.commit()
+        _programme, _course, cohort = build_course(admin)
+        cohort_id = cohort.id
+        enrolment = services.enrol(db.session.get(User, learner_id), cohort, admin)
+        enrolment_id, admin_id = enrolment.id, admin.id
+    make_user("trainer", roles=[("trainer", "cohort", cohort_id)])
+    login_as(client, "trainer")
+    path = f"/catalogue/cohorts/{cohort_id}"
+    assert "moved away" not in client.get(path).get_data(as_text=True)
+    with app.app_context():
+        services.change_status(db.session.get(Enrolment, enrolment_id), "withdrawn", db.session.get(User, admin_id),
+                               reason="moved away")  # fmt: skip
+    page = client.get(path).get_data(as_text=True)
+    assert "withdrawn" in page and "moved away" in page
+    with app.app_context():
+        trainer_role = db.session.execute(select(Membership).filter_by(role="trainer")).scalar_one()
+        revoke_membership(trainer_role, reason="left the programme")
+    assert client.get(path).status_code == 403  # the kept page is never served without the access check
 
 
 def test_cohort_page_shows_roster_only_to_those_with_a_role(app, client, make_user):

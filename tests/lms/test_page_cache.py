@@ -1,0 +1,141 @@
+"""Pages served again from the page cache: never stale after a change, never someone else's, never a flash twice."""
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select, text, update
+
+from lms import page_cache
+from lms.admin.services import USER_FIELDS, update_user
+from lms.extensions import db
+from lms.models import AuthSession, DataGeneration, User
+from tests.courses.catalogue.test_views import count_queries
+from tests.helpers import csrf_token, login_as, logout
+
+
+def _rename(user: User, first_name: str) -> None:
+    update_user(user, {**{name: getattr(user, name) for name in USER_FIELDS}, "first_name": first_name})
+
+
+def _generation() -> int:
+    db.session.rollback()  # a fresh read, not this session's snapshot
+    return db.session.execute(select(DataGeneration.value)).scalar_one()
+
+
+def test_data_generation_moves_with_committed_changes_only(app, make_user):
+    with app.app_context():
+        mira = db.session.get(User, make_user("mira").id)
+        db.session.commit()
+        start = _generation()
+        _rename(mira, "Mirjana")
+        assert _generation() == start + 1
+        mira.first_name = "Never saved"
+        db.session.flush()
+        db.session.rollback()
+        assert _generation() == start + 1
+        db.session.execute(text("UPDATE lms_user SET last_name = 'Raw' WHERE username = 'mira'"))
+        db.session.commit()
+        assert _generation() == start + 2
+        # Touching a session's last use is bookkeeping that no page shows: cached pages stay valid.
+        db.session.execute(update(AuthSession).values(last_seen_at=AuthSession.last_seen_at))
+        db.session.commit()
+        assert _generation() == start + 2
+
+
+def test_dashboard_served_again_runs_only_the_session_query(app, client, make_user):
+    make_user("mira")
+    login_as(client, "mira")
+    assert client.get("/").status_code == 200
+    with count_queries(app) as statements:
+        page = client.get("/")
+    assert page.status_code == 200 and "Welcome, Mira Test" in page.get_data(as_text=True)
+    assert [s for s in statements if s.strip().upper() not in ("BEGIN", "SELECT 1")] == [
+        s for s in statements if "lms_auth_session" in s
+    ]
+    assert len([s for s in statements if "lms_auth_session" in s]) == 1
+
+
+def test_a_change_shows_on_the_next_request(app, client, make_user):
+    make_user("mira")
+    login_as(client, "mira")
+    assert "Welcome, Mira Test" in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        _rename(db.session.execute(select(User).filter_by(username="mira")).scalar_one(), "Mirjana")
+    assert "Welcome, Mirjana Test" in client.get("/").get_data(as_text=True)
+
+
+def test_pages_are_never_served_to_someone_else(app, make_user):
+    browsers = {}
+    for name in ("mira", "ana"):
+        make_user(name)
+        browsers[name] = app.test_client()
+        login_as(browsers[name], name)
+    for _ in range(2):
+        assert "Welcome, Mira Test" in browsers["mira"].get("/").get_data(as_text=True)
+        ana = browsers["ana"].get("/").get_data(as_text=True)
+        assert "Welcome, Ana Test" in ana and "Mira" not in ana
+
+
+def test_a_cached_page_carries_the_form_token_of_the_session_that_asks(app, make_user):
+    make_user("mira")
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        login_as(browser, "mira")
+    first_token, second_token = csrf_token(first, "/"), csrf_token(second, "/")
+    assert first_token != second_token
+    assert "lms-form-token-" not in second.get("/").get_data(as_text=True)
+    assert second.post("/auth/logout", data={"csrf_token": second_token}).status_code == 302
+    assert second.get("/").status_code == 302  # signed out with the token of the page served from the cache
+    assert first.get("/").status_code == 200
+
+
+def test_a_flashed_message_is_shown_once(client, make_user):
+    make_user("mira")
+    assert client.get("/auth/login").status_code == 200  # the sign-in form, now in the cache
+    login_as(client, "mira")
+    logout(client)
+    assert "You have signed out." in client.get("/auth/login").get_data(as_text=True)
+    assert "You have signed out." not in client.get("/auth/login").get_data(as_text=True)
+
+
+def test_the_sign_in_form_from_the_cache_signs_in(app, make_user):
+    make_user("mira")
+    assert app.test_client().get("/auth/login").status_code == 200
+    browser = app.test_client()
+    html = browser.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = browser.post("/auth/login", data={"login": "mira", "password": "correct horse battery staple",
+                                                  "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302
+
+
+def test_entries_expire_and_the_least_recently_used_go_first(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: clock[0])
+    cache = page_cache.PageCache(seconds=60, entries=2)
+    cache.put(("a",), "A")
+    cache.put(("b",), "B")
+    assert cache.get(("a",)) == "A"
+    cache.put(("c",), "C")  # "b" was used least recently
+    assert cache.get(("b",)) is None and cache.get(("a",)) == "A" and cache.get(("c",)) == "C"
+    clock[0] += 61
+    assert cache.get(("a",)) is None
+
+
+def test_no_cache_when_turned_off(app_config, database_url):
+    from lms import create_app
+
+    app_config["PAGE_CACHE_SECONDS"] = 0
+    assert page_cache.EXTENSION not in create_app(app_config).extensions
+
+
+def test_session_ended_on_the_server_after_the_idle_limit(app, client, make_user):
+    make_user("mira")
+    login_as(client, "mira")
+    assert client.get_cookie("pathways_session").expires is None  # a browser-session cookie, never refreshed
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        db.session.execute(update(AuthSession).values(last_seen_at=datetime(2000, 1, 1)))
+        db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
