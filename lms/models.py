@@ -68,6 +68,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The time step of the last authenticator code accepted: that code, and any older one, is never accepted again.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)

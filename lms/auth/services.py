@@ -544,12 +544,35 @@ def _mark_second_factor_done() -> None:
     g.lms_second_factor_done = True
 
 
-def check_second_factor(user: User, code: str) -> bool:
-    """Pass the authenticator step of this session with a code; a wrong code is audited and returns False."""
-    if not totp.verify_code(totp.decrypt_secret(user.totp_secret), code):
-        audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
+def _use_code(user: User, secret: str | None, code: str) -> bool:
+    """Accept an authenticator code once, in the caller's write transaction: a code already accepted, or an
+    older one, is refused, so a code seen over someone's shoulder or in a proxy log cannot be replayed.
+
+    Claimed with one conditional UPDATE, so two requests racing with the same code cannot both pass.
+    """
+    step = totp.matching_step(secret, code)
+    if step is None:
         return False
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def _refuse_code(user: User) -> bool:
+    db.session.rollback()
+    audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
+    return False
+
+
+def check_second_factor(user: User, code: str) -> bool:
+    """Pass the authenticator step of this session with a code; a wrong or used code is audited and returns False."""
     begin_write()
+    if not _use_code(user, totp.decrypt_secret(user.totp_secret), code):
+        return _refuse_code(user)
     _mark_second_factor_done()
     audit.append("auth.second_factor", user, actor=user, subject=user)
     db.session.commit()
@@ -564,10 +587,9 @@ def enable_totp(user: User, secret: str, code: str) -> bool:
     """
     if not may_use_totp(user):
         _refuse("account.two_factor", user, user)
-    if not totp.verify_code(secret, code):
-        audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
-        return False
     begin_write()
+    if not _use_code(user, secret, code):
+        return _refuse_code(user)
     user.totp_secret = totp.encrypt_secret(secret)
     _mark_second_factor_done()
     audit.append("auth.totp_enabled", user, subject=user)
@@ -582,11 +604,11 @@ def disable_totp(user: User, code: str) -> bool:
     """
     if two_factor_required(user):
         raise AuthError(_l("Two-factor authentication is required for your account, so it cannot be turned off."))
-    if not totp.verify_code(totp.decrypt_secret(user.totp_secret), code):
-        audit.record_refusal("auth.totp_failed", actor=user, object_type="lms_user", object_id=user.id)
-        return False
     begin_write()
+    if not _use_code(user, totp.decrypt_secret(user.totp_secret), code):
+        return _refuse_code(user)
     user.totp_secret = None
+    user.totp_last_step = None  # a new authenticator starts afresh
     audit.append("auth.totp_disabled", user, subject=user)
     db.session.commit()
     return True

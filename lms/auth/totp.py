@@ -5,6 +5,9 @@ a copy of the database alone does not let anyone generate codes.
 """
 
 import base64
+import hmac
+import time
+from datetime import UTC, datetime
 
 import pyotp
 import segno
@@ -50,12 +53,19 @@ def normalise_code(code: str | None) -> str:
     return "".join((code or "").split())
 
 
-def verify_code(secret: str | None, code: str | None) -> bool:
-    """Whether ``code`` is the current code for ``secret`` (one step of clock drift either way is accepted)."""
+def matching_step(secret: str | None, code: str | None, for_time: float | None = None) -> int | None:
+    """The time step whose code for ``secret`` is ``code``: the current one, or one step of clock drift either
+    way; None when it matches none (the caller refuses a step already used, RFC 6238 section 5.2)."""
     code = normalise_code(code)
     if not secret or not code.isdigit() or len(code) != 6:
-        return False
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+        return None
+    generator = pyotp.TOTP(secret)
+    now = time.time() if for_time is None else for_time
+    for drift in (0, -1, 1):
+        moment = now + drift * generator.interval
+        if hmac.compare_digest(generator.at(moment), code):
+            return generator.timecode(datetime.fromtimestamp(moment, UTC))
+    return None
 
 
 def provisioning_uri(secret: str, account_name: str) -> str:

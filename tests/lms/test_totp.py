@@ -1,6 +1,7 @@
 """Two-factor authentication with an authenticator app."""
 
 import re
+import time
 
 import pyotp
 import pytest
@@ -17,6 +18,11 @@ def _enrol(client) -> str:
     response = client.post("/account/two-factor", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302
     return secret
+
+
+def _next_code(secret: str) -> str:
+    """The code of the next time step (accepted for clock drift): the current one was used to turn it on."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
 
 
 def _code_step(client, code):
@@ -57,7 +63,7 @@ def test_enrolment_stores_the_secret_encrypted_and_asks_for_a_code_at_sign_in(ap
     assert "This code is not right." in _code_step(client, "123456").get_data(as_text=True)
     assert "The code has six digits." in _code_step(client, "12ab").get_data(as_text=True)
     assert client.post("/auth/two-factor", data={"code": "123456"}).status_code == 400
-    code = pyotp.TOTP(secret).now()
+    code = _next_code(secret)
     response = _code_step(client, f"{code[:3]} {code[3:]}")
     assert response.status_code == 302
     assert client.get("/").status_code == 200
@@ -72,7 +78,7 @@ def test_the_code_step_keeps_the_page_the_person_asked_for(client, make_user):
     logout(client)
     login_as(client, "root")
     assert client.get("/account/password").status_code == 302
-    response = _code_step(client, pyotp.TOTP(secret).now())
+    response = _code_step(client, _next_code(secret))
     assert response.headers["Location"].startswith("/account/password")
 
 
@@ -87,13 +93,54 @@ def test_turning_it_off_needs_a_code(app, client, make_user):
     assert "This code is not right." in client.post(
         "/account/two-factor", data={"csrf_token": token, "code": "000000"}
     ).get_data(as_text=True)
-    response = client.post("/account/two-factor", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    response = client.post("/account/two-factor", data={"csrf_token": token, "code": _next_code(secret)})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(User, user.id).totp_secret is None
     logout(client)
     login_as(client, user)
     assert client.get("/").status_code == 200
+
+
+def test_a_code_is_accepted_once(app, make_user):
+    from lms.models import AuditEvent
+
+    make_user("root", roles=[("administrator", "site", None)])
+    first = app.test_client()
+    login_as(first, "root")
+    secret = _enrol(first)
+    with app.app_context():
+        from lms.extensions import db
+        from lms.models import User
+
+        used_step = db.session.execute(db.select(User.totp_last_step).filter_by(username="root")).scalar_one()
+    used_to_turn_it_on = pyotp.TOTP(secret).at(used_step * 30)
+    code = _next_code(secret)
+    browsers = [app.test_client(), app.test_client()]
+    for browser in browsers:
+        login_as(browser, "root")
+    assert "This code is not right." in _code_step(browsers[0], used_to_turn_it_on).get_data(as_text=True)
+    assert _code_step(browsers[0], code).status_code == 302
+    # The same code seen over the shoulder, typed in another browser within its 30 seconds: refused.
+    assert "This code is not right." in _code_step(browsers[1], code).get_data(as_text=True)
+    assert browsers[1].get("/").headers["Location"].endswith("/auth/two-factor")
+    assert browsers[0].get("/").status_code == 200
+    with app.app_context():
+        assert AuditEvent.query.filter_by(action="auth.totp_failed").count() == 2
+
+
+def test_matching_step_accepts_one_step_of_drift_only():
+    from lms.auth.totp import matching_step
+
+    secret = pyotp.random_base32()
+    generator = pyotp.TOTP(secret)
+    now = 1_800_000_000.0
+    step = int(now // 30)
+    assert matching_step(secret, generator.at(now), for_time=now) == step
+    assert matching_step(secret, generator.at(now - 30), for_time=now) == step - 1
+    assert matching_step(secret, generator.at(now + 30), for_time=now) == step + 1
+    assert matching_step(secret, generator.at(now + 60), for_time=now) is None
+    assert matching_step(secret, "12 34 5a", for_time=now) is None
 
 
 @pytest.fixture
