@@ -23,8 +23,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .config import configure
 
     configure(app, config)
-    if app.config["PROXY_FIX"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
 
     from .i18n import Request
 
@@ -33,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_plugins(app)
     _init_request_hooks(app)
     _init_error_pages(app)
+    _init_middleware(app)
     if app.config["RUN_BACKGROUND"]:
         from .scheduler import start_in_process
 
@@ -63,6 +62,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     auth.init_login(app)
     page_cache.init_app(app)
+
+
+def _init_middleware(app: Flask) -> None:
+    from .auth.services import still_signed_in
+    from .page_cache import install_replay
+
+    install_replay(app, still_signed_in)
+    # Outermost, so that Replay and Flask both see the client's own host and scheme.
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
 
 
 def _init_plugins(app: Flask) -> None:

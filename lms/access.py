@@ -10,7 +10,7 @@ import functools
 
 from flask import abort, g, request
 from flask_login import current_user
-from sqlalchemy import String, and_, bindparam, cast, func, or_, select
+from sqlalchemy import String, and_, bindparam, case, cast, func, or_, select
 
 from . import audit
 from .database import utcnow
@@ -36,6 +36,16 @@ def memberships_in_force(user_id_column):
     scope_id = func.coalesce(cast(Membership.scope_id, String), "")
     packed = Membership.role + " " + Membership.scope_type + " " + scope_id
     return select(func.aggregate_strings(packed, ";")).where(Membership.user_id == user_id_column, _IN_FORCE)
+
+
+def next_membership_change(user_id_column):
+    """A column of when the clock alone next changes the memberships in force (at the ``now`` parameter) of the
+    user in ``user_id_column``: the earliest future start or end, NULL when none is due. A page served again
+    without asking the access rules (``lms.page_cache.Replay``) must not outlive it."""
+    now = bindparam("now")
+    return select(
+        func.min(case((Membership.valid_from > now, Membership.valid_from), else_=Membership.valid_until))
+    ).where(Membership.user_id == user_id_column, or_(Membership.valid_from > now, Membership.valid_until > now))
 
 
 def _grant_set(user_id: int, rows) -> frozenset[tuple[str, str, int | None]]:

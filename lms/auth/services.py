@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, mail, page_cache
-from ..access import can, grants, memberships_in_force, remember_grants, scope_ids
+from ..access import can, grants, memberships_in_force, next_membership_change, remember_grants, scope_ids
 from ..database import begin_write, utcnow
 from ..extensions import db
 from ..models import AuthSession, Membership, OneTimeCode, Setting, User
@@ -120,6 +120,7 @@ _OPEN_SESSION = (
         AuthSession.second_factor_done,
         User,
         memberships_in_force(AuthSession.user_id).scalar_subquery(),
+        next_membership_change(AuthSession.user_id).scalar_subquery(),
         page_cache.GENERATION,
     )
     .join(User, User.id == AuthSession.user_id)
@@ -143,21 +144,56 @@ def user_for_session_token(token: str | None, user_id) -> User | None:
     if not token or not user_id:
         return None
     now = utcnow()
+    token_hash = token_digest(token)
     row = db.session.execute(
-        _OPEN_SESSION, {"token_hash": token_digest(token), "idle_since": now - session_idle_limit(), "now": now}
+        _OPEN_SESSION, {"token_hash": token_hash, "idle_since": now - session_idle_limit(), "now": now}
     ).first()
     if row is None:
         return None
-    session_id, last_seen_at, second_factor_done, user, memberships, g.lms_data_generation = row
+    session_id, last_seen_at, second_factor_done, user, memberships, grants_change_at, g.lms_data_generation = row
     if str(user.id) != str(user_id) or not user.active:
         return None
     g.lms_second_factor_done = second_factor_done
+    g.lms_signed_in = page_cache.SignedIn(token_hash, second_factor_done, grants_change_at)
     remember_grants(user.id, memberships)
     if now - last_seen_at > SESSION_TOUCH_INTERVAL:
         begin_write()
         db.session.execute(update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now))
         db.session.commit()
     return user
+
+
+# Whether a page kept for a session may be served again: the session still open, used lately enough not to be
+# due a touch, its second factor as it was, the account active, and no data changed (the generation).
+_STILL_SIGNED_IN = select(
+    page_cache.GENERATION,
+    select(AuthSession.id)
+    .join(User, User.id == AuthSession.user_id)
+    .where(
+        AuthSession.token_hash == bindparam("token_hash"),
+        AuthSession.ended_at.is_(None),
+        AuthSession.last_seen_at > bindparam("touched_since"),
+        AuthSession.second_factor_done == bindparam("second_factor_done"),
+        User.active.is_(True),
+    )
+    .exists(),
+)
+
+
+def still_signed_in(connection, signed_in: "page_cache.SignedIn") -> int | None:
+    """The data generation when the session a page was served to is still as it was then, else None.
+
+    One statement on ``connection``, for ``lms.page_cache.Replay``, which runs outside Flask.
+    """
+    row = connection.execute(
+        _STILL_SIGNED_IN,
+        {
+            "token_hash": signed_in.token_hash,
+            "second_factor_done": signed_in.second_factor_done,
+            "touched_since": utcnow() - SESSION_TOUCH_INTERVAL,
+        },
+    ).first()
+    return row[0] if row is not None and row[1] else None
 
 
 def change_password(user: User, new_password: str) -> None:

@@ -1,14 +1,15 @@
 """Pages served again from the page cache: never stale after a change, never someone else's, never a flash twice."""
 
 import re
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text, update
 
 from lms import page_cache
 from lms.admin.services import USER_FIELDS, update_user
 from lms.extensions import db
-from lms.models import AuthSession, DataGeneration, User
+from lms.models import AuthSession, DataGeneration, Membership, User
 from tests.courses.catalogue.test_views import count_queries
 from tests.helpers import csrf_token, login_as, logout
 
@@ -139,3 +140,73 @@ def test_session_ended_on_the_server_after_the_idle_limit(app, client, make_user
         db.session.commit()
     response = client.get("/")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def _browse(client, path: str, times: int = 3):
+    """Ask for a page as a browser does, ``times`` times (the first visit sets the form token's cookie)."""
+    return [client.get(path) for _ in range(times)]
+
+
+def _reaching_flask(app) -> list:
+    reached = []
+    # Added after the first request on purpose (Flask's setup methods refuse that): it records who gets to Flask.
+    app.before_request_funcs.setdefault(None, []).append(lambda: reached.append(1))
+    return reached
+
+
+def test_the_browser_asking_again_is_answered_before_flask(app, client, make_user):
+    make_user("mira")
+    login_as(client, "mira")
+    first = _browse(client, "/")[-1]
+    reached = _reaching_flask(app)
+    with count_queries(app) as statements:
+        again = client.get("/")
+    assert reached == [] and again.get_data() == first.get_data()
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert again.headers["Cache-Control"] == "no-store" and "Set-Cookie" not in again.headers
+    assert len([s for s in statements if s.strip().upper() != "BEGIN"]) == 1
+
+
+def test_no_answer_again_once_signed_out_elsewhere(app, make_user):
+    make_user("mira")
+    browser = app.test_client()
+    login_as(browser, "mira")
+    assert _browse(browser, "/")[-1].status_code == 200
+    copy = app.test_client()
+    copy.set_cookie("pathways_session", browser.get_cookie("pathways_session").value)
+    logout(copy)  # the same session, ended from another window
+    response = browser.get("/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_no_answer_again_after_the_role_ends_by_the_clock(app, client, make_user):
+    from tests.courses.catalogue.factories import build_course
+
+    with app.app_context():
+        admin = db.session.get(User, make_user("admin", roles=[("administrator", "site", None)]).id)
+        db.session.commit()
+        cohort_id = build_course(admin)[2].id
+    ends = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=2)
+    make_user("trainer", roles=[("trainer", "cohort", cohort_id)])
+    with app.app_context():
+        db.session.execute(update(Membership).filter_by(role="trainer").values(valid_until=ends))
+        db.session.commit()
+    login_as(client, "trainer")
+    path = f"/catalogue/cohorts/{cohort_id}"
+    assert [r.status_code for r in _browse(client, path)] == [200, 200, 200]
+    time.sleep(max(0.0, (ends - datetime.now(UTC).replace(tzinfo=None)).total_seconds()) + 0.2)
+    assert client.get(path).status_code == 403
+
+
+def test_a_session_due_a_touch_goes_to_flask(app, client, make_user):
+    make_user("mira")
+    login_as(client, "mira")
+    _browse(client, "/")
+    with app.app_context():
+        db.session.execute(
+            update(AuthSession).values(last_seen_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=6))
+        )
+        db.session.commit()
+    reached = _reaching_flask(app)
+    assert client.get("/").status_code == 200 and reached == [1]  # Flask touched the session
+    assert client.get("/").status_code == 200 and reached == [1]  # and the next one is answered again
