@@ -158,7 +158,7 @@ def course_arrange(course):
         .order_by(Module.position, Module.id)
     ).scalars().all()  # fmt: skip
     ids = [lesson.id for module in modules for lesson in module.lessons]
-    titles = lesson_titles(ids, course.default_language, course.default_language)
+    titles = lesson_titles(ids, course.default_language, course.default_language, published_only=False)
     return render_template("catalogue/arrange.html", course=course, modules=modules, titles=titles)
 
 
@@ -204,7 +204,9 @@ def lesson_delete(lesson):
         else:
             flash(_("The lesson was deleted."), "success")
         return redirect(back)
-    title = lesson_titles([lesson.id], lesson.course.default_language, lesson.course.default_language).get(lesson.id)
+    title = lesson_titles(
+        [lesson.id], lesson.course.default_language, lesson.course.default_language, published_only=False
+    ).get(lesson.id)
     return render_template("catalogue/confirm_delete.html", form=form, back=back, title=title or _("Untitled lesson"),
                            learners=services.lesson_learner_count(lesson.id), lesson=lesson)  # fmt: skip
 

@@ -389,6 +389,17 @@ def save_lesson_version(
     return version
 
 
+def lesson_published():
+    """SQL condition (on a query of ``Lesson``) that the lesson has a published version in some language.
+
+    The one definition of what learners see: a lesson without one is a draft, left out of their course page,
+    previous/next links, next lesson, progress totals and the lessons completion requires.
+    """
+    return (
+        select(LessonVersion.id).where(LessonVersion.lesson_id == Lesson.id, LessonVersion.published.is_(True)).exists()
+    )
+
+
 # --- cohorts and sessions ----------------------------------------------------------------------------
 
 COHORT_FIELDS = ("name", "city", "language", "start_date", "end_date", "capacity", "status")
@@ -725,10 +736,15 @@ def blocker_messages(pairs) -> list[str]:
 
 
 def lessons_incomplete(enrolment: Enrolment) -> list[tuple[str, dict]]:
-    """The catalogue's own blocker: required lessons of the course the learner has not marked done."""
+    """The catalogue's own blocker: required published lessons of the course the learner has not marked done.
+
+    A draft counts for nothing: learners cannot open it, so requiring it would block completion for good.
+    """
     course_id = enrolment.cohort.course_id
     required = db.session.execute(
-        select(func.count(Lesson.id)).where(Lesson.course_id == course_id, Lesson.required.is_(True))
+        select(func.count(Lesson.id)).where(
+            Lesson.course_id == course_id, Lesson.required.is_(True), lesson_published()
+        )
     ).scalar_one()
     done = db.session.execute(
         select(func.count(LessonProgress.id))
@@ -737,6 +753,7 @@ def lessons_incomplete(enrolment: Enrolment) -> list[tuple[str, dict]]:
             LessonProgress.user_id == enrolment.user_id,
             Lesson.course_id == course_id,
             Lesson.required.is_(True),
+            lesson_published(),
             LessonProgress.done_at.is_not(None),
         )
     ).scalar_one()

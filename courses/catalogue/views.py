@@ -282,19 +282,25 @@ def course_edit(course):
     return render_template("catalogue/form.html", form=form, title=_("Edit course"), submit=_("Save"))
 
 
-def lesson_titles(lesson_ids, language: str, default_language: str) -> dict[int, str]:
-    """Each lesson's title in ``language``, else the course default, else any published version (one query)."""
+def lesson_titles(lesson_ids, language: str, default_language: str, published_only: bool = True) -> dict[int, str]:
+    """Each lesson's title in ``language``, else the course default, else any other version (one query).
+
+    Only published versions count unless ``published_only`` is false (people who edit the course see drafts);
+    a lesson with none has no title here.
+    """
     if not lesson_ids:
         return {}
     rows = db.session.execute(
-        select(LessonVersion.lesson_id, LessonVersion.language, LessonVersion.title).where(
+        select(LessonVersion.lesson_id, LessonVersion.language, LessonVersion.title, LessonVersion.published).where(
             LessonVersion.lesson_id.in_(list(lesson_ids))
         )
     ).all()
     rank = {language: 0, default_language: 1}
-    best: dict[int, tuple[int, str]] = {}
-    for lesson_id, lang, title in rows:
-        score = rank.get(lang, 2)
+    best: dict[int, tuple[tuple[int, str], str]] = {}
+    for lesson_id, lang, title, published in rows:
+        if published_only and not published:
+            continue
+        score = (rank.get(lang, 2), lang)  # among other languages the lowest code, as ``pick_version`` does
         if lesson_id not in best or score < best[lesson_id][0]:
             best[lesson_id] = (score, title)
     return {lesson_id: title for lesson_id, (_score, title) in best.items()}
@@ -315,13 +321,26 @@ def course_tabs(course) -> list[dict]:
 @bp.route("/courses/<int:course_id>")
 @requires("catalogue.course.view", load=load_reached_course)
 def course(reached):
-    """A course: tabs, modules and lessons (with the viewer's progress), cohorts for those who manage them."""
+    """A course: tabs, modules and lessons (with the viewer's progress), cohorts for those who manage them.
+
+    Learners see published lessons only; those who manage the course see drafts too, to edit them.
+    """
     course = reached.obj
+    may_manage = can(current_user, "catalogue.course.manage", course)
+    lessons = Module.lessons if may_manage else Module.lessons.and_(services.lesson_published())
     modules = db.session.execute(
-        select(Module).where(Module.course_id == course.id).options(selectinload(Module.lessons))
+        select(Module).where(Module.course_id == course.id).options(selectinload(lessons))
         .order_by(Module.position)
     ).scalars().all()  # fmt: skip
     lesson_ids = [lesson.id for module in modules for lesson in module.lessons]
+    # Progress counts published lessons, for managers too: it is what a learner has to do.
+    published_ids = set(lesson_ids)
+    if may_manage:
+        published_ids = set(
+            db.session.execute(
+                select(Lesson.id).where(Lesson.course_id == course.id, services.lesson_published())
+            ).scalars()
+        )
     done = set(
         db.session.execute(
             select(LessonProgress.lesson_id).where(
@@ -330,7 +349,6 @@ def course(reached):
             )
         ).scalars()
     )  # fmt: skip
-    may_manage = can(current_user, "catalogue.course.manage", course)
     cohorts = []
     if may_manage or can(current_user, "catalogue.programme.view", course):
         cohorts = db.session.execute(
@@ -347,9 +365,9 @@ def course(reached):
         ).scalars().all()  # fmt: skip
     return render_template(
         "catalogue/course.html", course=course, modules=modules, done=done, tabs=course_tabs(course),
-        titles=lesson_titles(lesson_ids, _viewer_language(), course.default_language), cohorts=cohorts,
-        may_manage=may_manage, apply_form=ApplyForm(cohorts=open_cohorts) if open_cohorts else None,
-        lesson_count=len(lesson_ids),
+        titles=lesson_titles(lesson_ids, _viewer_language(), course.default_language, published_only=not may_manage),
+        cohorts=cohorts, may_manage=may_manage, apply_form=ApplyForm(cohorts=open_cohorts) if open_cohorts else None,
+        lesson_count=len(published_ids), done_count=len(done & published_ids),
     )  # fmt: skip
 
 
@@ -460,9 +478,13 @@ def attachment(reached):
 
 
 def pick_version(versions, language: str, default_language: str, published_only: bool = True):
-    """The version in the viewer's language, else the course default, else None."""
+    """The version in the viewer's language, else the course default, else any other, else None.
+
+    The last fallback keeps a lesson published only in a third language readable, since learners see it listed.
+    """
     usable = {v.language: v for v in versions if v.published or not published_only}
-    return usable.get(language) or usable.get(default_language)
+    other = usable[min(usable)] if usable else None  # the same one ``lesson_titles`` takes its title from
+    return usable.get(language) or usable.get(default_language) or other
 
 
 @bp.route("/lessons/<int:lesson_id>")
@@ -476,14 +498,18 @@ def lesson(reached):
     version = pick_version(versions, _viewer_language(), course.default_language, published_only=not may_manage)
     if version is None and not may_manage:
         abort(404)
-    ordered = db.session.execute(
+    query = (
         select(Lesson.id).join(Module, Module.id == Lesson.module_id).where(Lesson.course_id == course.id)
         .order_by(Module.position, Lesson.position)
-    ).scalars().all()  # fmt: skip
+    )  # fmt: skip
+    if not may_manage:
+        # Previous, next and the position skip drafts, which a learner could not open.
+        query = query.where(services.lesson_published())
+    ordered = db.session.execute(query).scalars().all()
     index = ordered.index(lesson.id)
     neighbours = [i for i in (ordered[index - 1] if index else None,
                               ordered[index + 1] if index + 1 < len(ordered) else None) if i]  # fmt: skip
-    titles = lesson_titles(neighbours, _viewer_language(), course.default_language)
+    titles = lesson_titles(neighbours, _viewer_language(), course.default_language, published_only=not may_manage)
     progress = db.session.execute(
         select(LessonProgress).where(LessonProgress.user_id == current_user.id, LessonProgress.lesson_id == lesson.id)
     ).scalar_one_or_none()
@@ -746,7 +772,10 @@ def staff_of(organisation_id: int) -> list[User]:
 
 
 def course_progress(pairs) -> dict[tuple[int, int], tuple[int, int]]:
-    """``(user_id, course_id) -> (lessons done, lessons)`` for many people and courses in two queries."""
+    """``(user_id, course_id) -> (lessons done, lessons)`` for many people and courses in two queries.
+
+    Only published lessons count: a draft is neither to do nor done.
+    """
     pairs = list(pairs)
     if not pairs:
         return {}
@@ -754,7 +783,8 @@ def course_progress(pairs) -> dict[tuple[int, int], tuple[int, int]]:
     user_ids = {user_id for user_id, _course_id in pairs}
     totals = dict(
         db.session.execute(
-            select(Lesson.course_id, func.count(Lesson.id)).where(Lesson.course_id.in_(course_ids))
+            select(Lesson.course_id, func.count(Lesson.id))
+            .where(Lesson.course_id.in_(course_ids), services.lesson_published())
             .group_by(Lesson.course_id)
         ).all()
     )  # fmt: skip
@@ -762,8 +792,9 @@ def course_progress(pairs) -> dict[tuple[int, int], tuple[int, int]]:
         (user_id, course_id): count
         for user_id, course_id, count in db.session.execute(
             select(LessonProgress.user_id, LessonProgress.course_id, func.count(LessonProgress.id))
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
             .where(LessonProgress.user_id.in_(user_ids), LessonProgress.course_id.in_(course_ids),
-                   LessonProgress.done_at.is_not(None))
+                   LessonProgress.done_at.is_not(None), services.lesson_published())
             .group_by(LessonProgress.user_id, LessonProgress.course_id)
         ).all()
     }  # fmt: skip
@@ -888,11 +919,11 @@ def learner_summary(user) -> dict | None:
         .where(Session.cohort_id.in_([row.Enrolment.cohort_id for row in seated]), Session.ends_at >= utcnow())
         .order_by(Session.starts_at).limit(1)
     ).first() if seated else None  # fmt: skip
-    # The lesson viewed last and not done yet, else the first lesson not done, in course order.
+    # The published lesson viewed last and not done yet, else the first published lesson not done, in course order.
     next_lesson, last_viewed = db.session.execute(
         select(Lesson.id, LessonProgress.last_viewed_at).join(Module, Module.id == Lesson.module_id)
         .outerjoin(LessonProgress, and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.user_id == user.id))
-        .where(Lesson.course_id.in_(course_ids), LessonProgress.done_at.is_(None))
+        .where(Lesson.course_id.in_(course_ids), LessonProgress.done_at.is_(None), services.lesson_published())
         .order_by(LessonProgress.last_viewed_at.is_(None), LessonProgress.last_viewed_at.desc(), Lesson.course_id,
                   Module.position, Lesson.position).limit(1)
     ).first() or (None, None) if course_ids else (None, None)  # fmt: skip
