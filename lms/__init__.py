@@ -59,6 +59,12 @@ def _init_extensions(app: Flask) -> None:
         # Only the sign-in views carry limits, and their decorators check them; with no default or application
         # limits the limiter's own before_request check evaluates nothing, yet costs every request its lookups.
         app.before_request_funcs[None].remove(limiter._check_request_limit)
+        # Its after_request hook counts the conditional hits (failed sign-ins, POST only, see auth.limits) and
+        # would add headers, which are off: on every other request it only costs time.
+        hooks = app.after_request_funcs[None]
+        for index, hook in enumerate(hooks):
+            if getattr(hook, "func", None) is getattr(type(limiter), "_Limiter__inject_headers", object()):
+                hooks[index] = _on_posts_only(hook)
     login_manager.init_app(app)
     auth.init_login(app)
     page_cache.init_app(app)
@@ -72,6 +78,13 @@ def _init_middleware(app: Flask) -> None:
     # Outermost, so that Replay and Flask both see the client's own host and scheme.
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
+
+
+def _on_posts_only(after_request_hook):
+    def hook(response):
+        return after_request_hook(response) if request.method == "POST" else response
+
+    return hook
 
 
 def _init_plugins(app: Flask) -> None:
