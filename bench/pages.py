@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import url_for
 from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from .report import Row
 from .servers import gunicorn, log, request, wrk
@@ -95,7 +96,6 @@ def count_queries(app, site: Site, path: str, who: str | None, *, cached: bool =
     signed in through the real form as ``who``. SQLite's explicit BEGIN is left out, so both databases count
     the same statements. ``cached=False`` counts a page rendered afresh, with the page cache put aside.
     """
-    from lms.extensions import db
     from lms.page_cache import EXTENSION
 
     if not cached:
@@ -120,13 +120,12 @@ def count_queries(app, site: Site, path: str, who: str | None, *, cached: bool =
         if statement.strip().upper() != "BEGIN":
             statements.append(statement)
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
+    # Every engine, not only Flask-SQLAlchemy's: Replay checks sessions through a pool of its own.
+    event.listen(Engine, "before_cursor_execute", listener)
     try:
         response = client.get(path)
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        event.remove(Engine, "before_cursor_execute", listener)
     if response.status_code != 200:
         raise RuntimeError(f"{path} answered HTTP {response.status_code} in process")
     return len(statements)

@@ -4,7 +4,8 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.engine import Engine
 
 from lms import page_cache
 from lms.admin.services import USER_FIELDS, update_user
@@ -159,8 +160,13 @@ def test_the_browser_asking_again_is_answered_before_flask(app, client, make_use
     login_as(client, "mira")
     first = _browse(client, "/")[-1]
     reached = _reaching_flask(app)
-    with count_queries(app) as statements:
+    statements = []
+    # On every engine: Replay checks through a pool of its own.
+    listener = event.listens_for(Engine, "before_cursor_execute")(lambda *args: statements.append(args[2]))
+    try:
         again = client.get("/")
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
     assert reached == [] and again.get_data() == first.get_data()
     assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
     assert again.headers["Cache-Control"] == "no-store" and "Set-Cookie" not in again.headers
@@ -210,3 +216,19 @@ def test_a_session_due_a_touch_goes_to_flask(app, client, make_user):
     reached = _reaching_flask(app)
     assert client.get("/").status_code == 200 and reached == [1]  # Flask touched the session
     assert client.get("/").status_code == 200 and reached == [1]  # and the next one is answered again
+
+
+def test_a_failing_check_sends_the_request_to_flask(app, client, make_user, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    make_user("mira")
+    login_as(client, "mira")
+    _browse(client, "/")
+    replay = app.wsgi_app
+
+    def unreachable(connection, signed_in):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(replay, "still_signed_in", unreachable)
+    reached = _reaching_flask(app)
+    assert client.get("/").status_code == 200 and reached == [1]
