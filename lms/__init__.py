@@ -24,9 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure(app, config)
 
-    from .i18n import Request
+    from .i18n import Request, SessionInterface
 
     app.request_class = Request
+    app.session_interface = SessionInterface()
     _init_extensions(app)
     _init_plugins(app)
     _init_request_hooks(app)

@@ -4,6 +4,7 @@ import functools
 
 import flask
 import flask_babel
+from babel import Locale
 from babel.support import Translations
 from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
@@ -42,17 +43,25 @@ def match_accept_language(header_values, supported) -> str | None:
     return None
 
 
-def select_locale() -> str:
+@functools.cache
+def _locale(code: str) -> Locale:
+    # Flask-Babel parses the selector's answer on every request unless it is a Locale already.
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
     """The profile's language, else the switcher's choice, else Accept-Language, else the default."""
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]  # CLI commands, scheduler and worker
+        return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])  # CLI commands, scheduler and worker
     supported = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in supported:
-        return current_user.locale
+        return _locale(current_user.locale)
     chosen = session.get("locale")
     if chosen in supported:
-        return chosen
-    return match_accept_language(request.accept_languages, supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _locale(chosen)
+    return _locale(
+        match_accept_language(request.accept_languages, supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 class RequestDomain(flask_babel.Domain):
@@ -96,6 +105,18 @@ def template_gettext() -> dict:
 @functools.cache
 def _wtforms_catalogue(locale: str):
     return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class SessionInterface(flask.sessions.SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per secret key instead of twice a
+    request (it holds no per-request state)."""
+
+    def get_signing_serializer(self, app):
+        """The serializer for the app's current secret key (None without one, as Flask's)."""
+        cached = app.extensions.get("lms_session_serializer")
+        if cached is None or cached[0] != app.secret_key:
+            cached = app.extensions["lms_session_serializer"] = (app.secret_key, super().get_signing_serializer(app))
+        return cached[1]
 
 
 class Request(flask.Request):
