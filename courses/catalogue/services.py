@@ -822,7 +822,19 @@ def _progress_row(user: User, lesson: Lesson) -> LessonProgress:
 
 
 def record_view(user: User, lesson: Lesson) -> None:
-    """Remember that the person opened the lesson, so the dashboard can resume there (not audited: no evidence)."""
+    """Remember that the person opened the lesson, so the dashboard can resume there (not audited: no evidence).
+
+    Opening again the lesson viewed last in the course changes nothing the dashboard shows, so it writes
+    nothing: no write transaction, and pages kept by the page cache stay valid.
+    """
+    viewed_last = db.session.execute(
+        select(LessonProgress.lesson_id)
+        .where(LessonProgress.user_id == user.id, LessonProgress.course_id == lesson.course_id,
+               LessonProgress.last_viewed_at.is_not(None))
+        .order_by(LessonProgress.last_viewed_at.desc(), LessonProgress.id.desc()).limit(1)
+    ).scalar()  # fmt: skip
+    if viewed_last == lesson.id:
+        return
     begin_write()
     _progress_row(user, lesson).last_viewed_at = utcnow()
     db.session.commit()

@@ -255,3 +255,25 @@ def test_cohort_page_shows_roster_only_to_those_with_a_role(app, client, make_us
     nobody = app.test_client()
     login_as(nobody, "nobody")
     assert nobody.get(f"/catalogue/cohorts/{cohort_id}").status_code == 403
+
+
+def test_dashboard_resumes_the_lesson_opened_last_and_reopening_it_writes_nothing(app, client, learning):
+    from lms.models import DataGeneration
+
+    login_as(client, learning["learner"])
+    first, second = learning["lessons"]
+    for lesson in (first, second, first):
+        assert client.get(f"/catalogue/lessons/{lesson}").status_code == 200
+    dashboard = client.get("/").get_data(as_text=True)
+    assert f'href="/catalogue/lessons/{first}"' in dashboard and "Continue: Lesson 1.1" in dashboard
+
+    def generation():
+        with app.app_context():
+            return db.session.execute(select(DataGeneration.value)).scalar_one()
+
+    before = generation()
+    client.get(f"/catalogue/lessons/{first}")  # read again, or reloaded on a slow connection
+    assert generation() == before
+    client.get(f"/catalogue/lessons/{second}")
+    assert generation() == before + 1
+    assert "Continue: Lesson 1.2" in client.get("/").get_data(as_text=True)
