@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 WRITE_OPTION = "lms_write"
+BOOKKEEPING_OPTION = "lms_bookkeeping"  # a transaction writing only what no page shows: the generation stays
 GENERATION_TABLE = "lms_data_generation"
 # Bookkeeping that no cached page shows and that changes all day (session touches, task leases, mail, the
 # append-only audit log, whose every event accompanies a change to another table): writes to these alone
@@ -57,7 +58,8 @@ def _sqlite_on_begin(conn):
 def _note_data_change(conn, cursor, statement, parameters, context, executemany):
     """Remember on the connection that its transaction changed data (ORM, Core or raw SQL alike)."""
     write = _WRITE_STATEMENT.match(statement)
-    if write and write.group(1).lower() not in BOOKKEEPING_TABLES:
+    bookkeeping = conn.get_execution_options().get(BOOKKEEPING_OPTION)
+    if write and not bookkeeping and write.group(1).lower() not in BOOKKEEPING_TABLES:
         conn.info[_CHANGED] = True
 
 
@@ -76,14 +78,25 @@ def _forget_data_change(conn):
     conn.info.pop(_CHANGED, None)
 
 
-def begin_write(session=None):
+def begin_write(session=None, *, bookkeeping: bool = False):
     """Start (or keep) the write transaction a service runs in.
 
     On SQLite a read transaction cannot safely be upgraded to a write once another writer has
     committed, so a read-only transaction still open is ended and a new one begun with
     BEGIN IMMEDIATE. On PostgreSQL the current transaction simply continues.
+
+    ``bookkeeping=True`` starts a transaction of its own whose writes no page shows (the scheduler's
+    heartbeat): committing it leaves the data generation, and so the page cache, as it is.
     """
     session = session or db.session()
+    if bookkeeping:
+        if session.in_transaction():
+            session.commit()
+        options = {BOOKKEEPING_OPTION: True}
+        if session.get_bind().dialect.name == "sqlite":
+            options[WRITE_OPTION] = True
+        session.connection(execution_options=options)
+        return
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():

@@ -42,8 +42,10 @@ _start_guard = threading.Lock()
 
 
 def heartbeat() -> None:
-    """Record that the scheduler is alive (UTC, ISO 8601); ``/healthz`` calls it stale after a few minutes."""
-    begin_write()
+    """Record that the scheduler is alive (UTC, ISO 8601); ``/healthz`` calls it stale after a few minutes.
+
+    Every 30 seconds, and shown on no page but ``/healthz``: bookkeeping, so kept pages stay valid."""
+    begin_write(bookkeeping=True)
     now = datetime.now(UTC).isoformat()
     setting = db.session.get(Setting, HEARTBEAT_KEY)
     if setting is None:

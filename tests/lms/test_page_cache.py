@@ -232,3 +232,16 @@ def test_a_failing_check_sends_the_request_to_flask(app, client, make_user, monk
     monkeypatch.setattr(replay, "still_signed_in", unreachable)
     reached = _reaching_flask(app)
     assert client.get("/").status_code == 200 and reached == [1]
+
+
+def test_the_scheduler_heartbeat_leaves_kept_pages_valid(app):
+    from lms.auth.services import set_required_2fa_roles
+    from lms.scheduler import heartbeat
+
+    with app.test_request_context():
+        start = _generation()
+        heartbeat()
+        heartbeat()
+        assert _generation() == start
+        set_required_2fa_roles(["auditor"])  # the same table, but a change pages depend on
+        assert _generation() == start + 1
