@@ -2,6 +2,7 @@
 
 import re
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -277,3 +278,26 @@ def test_dashboard_resumes_the_lesson_opened_last_and_reopening_it_writes_nothin
     client.get(f"/catalogue/lessons/{second}")
     assert generation() == before + 1
     assert "Continue: Lesson 1.2" in client.get("/").get_data(as_text=True)
+
+
+def test_cohort_page_lists_sessions_in_the_programmes_zone_with_module_and_trainers(app, client, make_user):
+    from courses.catalogue.models import Module
+
+    with app.app_context():
+        admin = db.session.get(User, make_user("admin", roles=[("administrator", "site", None)]).id)
+        trainer_id = make_user("trainer", first_name="Elena", last_name="Petrova").id
+        db.session.commit()
+        _programme, course, cohort = build_course(admin)
+        module = db.session.execute(select(Module).where(Module.course_id == course.id)).scalar_one()
+        services.add_trainer(cohort, db.session.get(User, trainer_id), admin)
+        day = datetime.combine(date.today() + timedelta(days=3), datetime.min.time())
+        services.schedule_session(cohort, starts_local=day.replace(hour=9), ends_local=day.replace(hour=12, minute=30),
+                                  by=admin, place="Centre for Social Work, room 4", module=module, kind="practice",
+                                  trainers=[db.session.get(User, trainer_id)])  # fmt: skip
+        cohort_id = cohort.id
+    login_as(client, "trainer")
+    page = client.get(f"/catalogue/cohorts/{cohort_id}").get_data(as_text=True)
+    row = re.search(r"<tr><th scope=\"row\">[^<]*09:00–12:30</th>.*?</tr>", page, re.S).group(0)  # Skopje time, not UTC
+    assert (
+        "Module 1" in row and "Practice" in row and "Centre for Social Work, room 4" in row and "Elena Petrova" in row
+    )
