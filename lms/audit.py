@@ -455,6 +455,13 @@ _POSTGRES_TRIGGERS = (
     "DROP TRIGGER IF EXISTS lms_audit_payload_erase_only ON lms_audit_payload",
     "CREATE TRIGGER lms_audit_payload_erase_only BEFORE UPDATE OR DELETE ON lms_audit_payload "
     "FOR EACH ROW EXECUTE FUNCTION lms_audit_payload_erase_only()",
+    # TRUNCATE fires no DELETE trigger: emptying the chain in one statement is refused on its own.
+    "DROP TRIGGER IF EXISTS lms_audit_event_no_truncate ON lms_audit_event",
+    "CREATE TRIGGER lms_audit_event_no_truncate BEFORE TRUNCATE ON lms_audit_event "
+    "FOR EACH STATEMENT EXECUTE FUNCTION lms_audit_append_only()",
+    "DROP TRIGGER IF EXISTS lms_audit_payload_no_truncate ON lms_audit_payload",
+    "CREATE TRIGGER lms_audit_payload_no_truncate BEFORE TRUNCATE ON lms_audit_payload "
+    "FOR EACH STATEMENT EXECUTE FUNCTION lms_audit_append_only()",
 )
 
 TRIGGER_NAMES = {
@@ -464,7 +471,12 @@ TRIGGER_NAMES = {
         "lms_audit_payload_no_delete",
         "lms_audit_payload_erase_only",
     },
-    "postgresql": {"lms_audit_event_append_only", "lms_audit_payload_erase_only"},
+    "postgresql": {
+        "lms_audit_event_append_only",
+        "lms_audit_payload_erase_only",
+        "lms_audit_event_no_truncate",
+        "lms_audit_payload_no_truncate",
+    },
 }
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import exc, select, text
+from sqlalchemy import exc, func, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lms import audit, create_app
@@ -97,6 +97,19 @@ def record_mark(minutes):
     audit.append("mark.recorded", mark, after=mark.audit_state())
     db.session.commit()
     return mark.id
+
+
+def test_emptying_the_chain_in_one_statement_is_refused(app):
+    with app.app_context():
+        append_events(2)
+        emptying = "DELETE FROM lms_audit_event" if db.engine.dialect.name == "sqlite" else (
+            "TRUNCATE lms_audit_event, lms_audit_payload CASCADE"  # TRUNCATE fires no DELETE trigger
+        )  # fmt: skip
+        with pytest.raises(exc.DBAPIError, match="append-only"):
+            sql(emptying)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+        assert audit.verify().ok
 
 
 @pytest.mark.parametrize(
