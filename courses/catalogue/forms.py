@@ -170,6 +170,12 @@ class EnrolForm(FlaskForm):
     reason = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 
+class WithdrawApplicationForm(FlaskForm):
+    """An applicant takes back their own application; the reason is theirs to give or not."""
+
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
 class StatusForm(FlaskForm):
     """Move an enrolment along its lifecycle."""
 

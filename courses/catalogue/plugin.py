@@ -54,6 +54,7 @@ def lms_permissions():
         "catalogue.enrolment.create": MANAGERS,
         "catalogue.enrolment.sponsor": {"organisation_manager"},
         "catalogue.enrolment.apply": {"authenticated"},
+        "catalogue.application.withdraw": {"owner"},  # applicants take back their own application
         "catalogue.application.browse": {"authenticated"},
         "catalogue.enrolment.view": READERS | {"owner", "organisation_manager", "trainer"},
         "catalogue.enrolment.manage": MANAGERS,

@@ -702,6 +702,18 @@ def change_status(enrolment: Enrolment, status: str, by: User | None, reason: st
     return promoted or enrolment
 
 
+APPLICATION_STATUSES = ("applied", "selected", "waitlisted")
+
+
+def withdraw_application(enrolment: Enrolment, by: User, reason: str = "") -> Enrolment:
+    """The applicant takes back their own application (applied, selected or on the waiting list), audited like
+    any withdrawal. Leaving a course one is enrolled in stays with the programme manager, who records why."""
+    if enrolment.status not in APPLICATION_STATUSES:
+        raise CatalogueError(_("Only an application can be withdrawn here. To leave a course you are enrolled in, "
+                               "ask your programme manager."))  # fmt: skip
+    return change_status(enrolment, "withdrawn", by, reason=reason.strip() or _("Withdrawn by the applicant."))
+
+
 def _promote_from_waiting_list(cohort: Cohort, by: User | None) -> Enrolment | None:
     if not _has_seat(cohort):
         return None

@@ -41,6 +41,7 @@ from .forms import (
     SessionForm,
     SponsorEnrolForm,
     StatusForm,
+    WithdrawApplicationForm,
 )
 from .models import (
     SEAT_STATUSES,
@@ -766,6 +767,23 @@ def enrolment_complete(enrolment):
     return redirect(url_for(".cohort", cohort_id=enrolment.cohort_id))
 
 
+@bp.route("/enrolments/<int:enrolment_id>/withdraw-application", methods=["POST"])
+@requires("catalogue.application.withdraw", load=load_enrolment)
+def withdraw_application(enrolment):
+    """The applicant takes back their own application, from the dashboard."""
+    form = WithdrawApplicationForm()
+    if not form.validate_on_submit():
+        flash(_("The reason is too long: at most 500 characters."), "error")
+    else:
+        try:
+            services.withdraw_application(enrolment, current_user, form.reason.data or "")
+        except services.CatalogueError as error:
+            _fail(error)
+        else:
+            flash(_("Your application was withdrawn."), "success")
+    return redirect(url_for("core.dashboard"))
+
+
 @bp.route("/courses/<int:course_id>/apply", methods=["POST"])
 @requires("catalogue.enrolment.apply")
 def apply(course_id):
@@ -970,6 +988,7 @@ def learner_summary(user) -> dict | None:
         "next_lesson_title": lesson_titles([next_lesson] if next_lesson else [], _viewer_language(),
                                            default_language).get(next_lesson),
         "hours": round(minutes / 60, 1),
+        "withdrawable": services.APPLICATION_STATUSES,
     }  # fmt: skip
 
 

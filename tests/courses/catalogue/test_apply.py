@@ -125,3 +125,59 @@ def test_service_refuses_a_started_cohort(app, make_user, open_cohort):
         with pytest.raises(services.CatalogueError):
             services.apply_to_cohort(person, started)
         assert db.session.execute(select(Enrolment)).first() is None
+
+
+def _withdraw(client, enrolment_id, reason=""):
+    return client.post(f"/catalogue/enrolments/{enrolment_id}/withdraw-application",
+                       data={"csrf_token": csrf_token(client, "/"), "reason": reason})  # fmt: skip
+
+
+def test_applicant_withdraws_their_own_application_from_the_dashboard(app, client, make_user, open_cohort):
+    learner = make_user("roma2", first_name="Dragana")
+    login_as(client, learner)
+    _apply(client, open_cohort["cohort_id"])
+    with app.app_context():
+        enrolment_id = db.session.execute(select(Enrolment.id)).scalar_one()
+    assert "Withdraw my application" in client.get("/").get_data(as_text=True)
+
+    assert _withdraw(client, enrolment_id, "x" * 501).status_code == 302  # too long: refused, nothing changes
+    page = client.get("/").get_data(as_text=True)
+    assert "The reason is too long" in page and "Withdraw my application" in page
+
+    response = _withdraw(client, enrolment_id, "Found a job in Valjevo")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "Your application was withdrawn." in page and "withdrawn" in page
+    assert "Withdraw my application" not in page
+    with app.app_context():
+        enrolment = db.session.get(Enrolment, enrolment_id)
+        assert (enrolment.status, enrolment.reason) == ("withdrawn", "Found a job in Valjevo")
+        event = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "catalogue.enrolment.status_changed")
+        ).scalar_one()
+        assert event.actor == learner.pseudonym
+
+
+def test_nobody_withdraws_someone_elses_application_and_enrolled_learners_ask_their_manager(
+    app, client, make_user, open_cohort
+):
+    applicant = make_user("roma3")
+    login_as(client, applicant)
+    _apply(client, open_cohort["cohort_id"])
+    logout(client)
+    learner_id = make_user("learner9").id
+    with app.app_context():
+        application_id = db.session.execute(select(Enrolment.id)).scalar_one()
+        admin = db.session.execute(select(User).filter_by(username="admin")).scalar_one()
+        _p, _c, cohort = build_course(admin, code="ENR")
+        enrolled_id = services.enrol(db.session.get(User, learner_id), cohort, admin).id
+    login_as(client, "learner9")
+    assert _withdraw(client, application_id).status_code == 403
+    assert "Withdraw my application" not in client.get("/").get_data(as_text=True)
+    _withdraw(client, enrolled_id)
+    assert "To leave a course you are enrolled in, ask your programme manager." in client.get("/").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.get(Enrolment, application_id).status == "applied"
+        assert db.session.get(Enrolment, enrolled_id).status == "enrolled"
