@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -174,6 +175,7 @@ class WithdrawApplicationForm(FlaskForm):
     """An applicant takes back their own application; the reason is theirs to give or not."""
 
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+    next = HiddenField()
 
 
 class StatusForm(FlaskForm):

@@ -58,7 +58,7 @@ def open_cohorts():
     ).scalars().all()  # fmt: skip
     return render_template(
         "catalogue/apply_open.html", cohorts=cohorts, taken=taken, mine=mine,
-        already={e.cohort_id for e in mine}, form=ConfirmForm(),
+        already={e.cohort_id for e in mine}, form=ConfirmForm(), withdrawable=services.APPLICATION_STATUSES,
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from lms.extensions import db
 from lms.models import Membership, Organisation, User
 from lms.page_cache import cached_page
 from lms.plugins import flat, hook
+from lms.security import safe_next
 
 from . import services
 from .forms import (
@@ -781,7 +782,7 @@ def withdraw_application(enrolment):
             _fail(error)
         else:
             flash(_("Your application was withdrawn."), "success")
-    return redirect(url_for("core.dashboard"))
+    return redirect(safe_next(form.next.data))
 
 
 @bp.route("/courses/<int:course_id>/apply", methods=["POST"])

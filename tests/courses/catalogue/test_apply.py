@@ -127,9 +127,9 @@ def test_service_refuses_a_started_cohort(app, make_user, open_cohort):
         assert db.session.execute(select(Enrolment)).first() is None
 
 
-def _withdraw(client, enrolment_id, reason=""):
+def _withdraw(client, enrolment_id, reason="", back="/"):
     return client.post(f"/catalogue/enrolments/{enrolment_id}/withdraw-application",
-                       data={"csrf_token": csrf_token(client, "/"), "reason": reason})  # fmt: skip
+                       data={"csrf_token": csrf_token(client, "/"), "reason": reason, "next": back})  # fmt: skip
 
 
 def test_applicant_withdraws_their_own_application_from_the_dashboard(app, client, make_user, open_cohort):
@@ -181,3 +181,17 @@ def test_nobody_withdraws_someone_elses_application_and_enrolled_learners_ask_th
     with app.app_context():
         assert db.session.get(Enrolment, application_id).status == "applied"
         assert db.session.get(Enrolment, enrolled_id).status == "enrolled"
+
+
+def test_applicant_withdraws_from_the_apply_page_and_returns_to_it(app, client, make_user, open_cohort):
+    login_as(client, make_user("roma4"))
+    _apply(client, open_cohort["cohort_id"])
+    with app.app_context():
+        enrolment_id = db.session.execute(select(Enrolment.id)).scalar_one()
+    assert "Withdraw my application" in client.get("/catalogue/apply").get_data(as_text=True)
+    response = _withdraw(client, enrolment_id, back="/catalogue/apply")
+    assert response.headers["Location"] == "/catalogue/apply"
+    page = client.get("/catalogue/apply").get_data(as_text=True)
+    assert "Your application was withdrawn." in page and "Withdraw my application" not in page
+    assert "Withdrawn by the applicant." in page  # the reason recorded when none was given
+    assert _withdraw(client, enrolment_id, back="https://example.org/").headers["Location"] == "/"  # never elsewhere
