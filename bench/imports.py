@@ -47,8 +47,7 @@ def measure(site: Site, rows: int) -> list[Row]:
     from lms.extensions import db
     from lms.models import Membership, Organisation, User
 
-    engine = "SQLite" if site.database_url.startswith("sqlite") else "PostgreSQL"
-    what = f"staff import, {rows:,} rows ({engine})"
+    what = f"staff import, {rows:,} rows ({site.name})"
     service = _service()
     if service is None:
         return [Row(what, error=f"the catalogue has no staff import service yet ({IMPORT_SERVICE})")]

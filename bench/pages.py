@@ -171,19 +171,13 @@ def measure_site(site: Site, seconds: float, log_dir: Path) -> list[Row]:
                  for t in targets]  # fmt: skip
         after = _load(baseline_url + "/", seconds, label=f"trivial-query route again ({site.name})")
     floor = (before.requests_per_second + after.requests_per_second) / 2
-    for target, result in zip(targets, results, strict=True):
-        row = rows[target.page]
-        row.what = f"{target.page.label}: GET {target.path} ({site.name})"
-        row.figure, row.unit, row.baseline, row.target = result.requests_per_second, "req/s", floor, TARGET
-        row.queries, row.note = target.queries, f"page cache on; {result.summary}"
-        if result.failures:
-            row.error = f"{result.failures} responses were not 200"
-    renders = [
-        Row(f"{t.page.label}, rendered afresh (page cache off): GET {t.path} ({site.name})", figure=r.requests_per_second,
-            unit="req/s", baseline=floor, queries=t.fresh_queries, note=f"what the first visit after a change costs; {r.summary}",
-            error=f"{r.failures} responses were not 200" if r.failures else "")
-        for t, r in zip(targets, fresh, strict=True)
-    ]  # fmt: skip
+    renders = []
+    for target, result, afresh in zip(targets, results, fresh, strict=True):
+        _fill(rows[target.page], f"{target.page.label}: GET {target.path} ({site.name})", result, floor,
+              target.queries, "page cache on", TARGET)  # fmt: skip
+        renders.append(_fill(Row(""), f"{target.page.label}, rendered afresh (page cache off): GET {target.path} "
+                             f"({site.name})", afresh, floor, target.fresh_queries,
+                             "what the first visit after a change costs"))  # fmt: skip
     baseline = Row(
         f"trivial-query route: SELECT 1 ({site.name})",
         figure=floor,
@@ -193,6 +187,15 @@ def measure_site(site: Site, seconds: float, log_dir: Path) -> list[Row]:
         note=f"the floor: mean of {before.requests_per_second:,.0f} before and {after.requests_per_second:,.0f} after",
     )
     return [baseline, *rows.values(), *renders]
+
+
+def _fill(row: Row, what: str, result, floor: float, queries: int | None, note: str, target: float | None = None):
+    """``row`` with one wrk result against the floor; a response other than 200 makes it an error."""
+    row.what, row.figure, row.unit, row.baseline, row.target = what, result.requests_per_second, "req/s", floor, target
+    row.queries, row.note = queries, f"{note}; {result.summary}"
+    if result.failures:
+        row.error = f"{result.failures} responses were not 200"
+    return row
 
 
 def _load(url: str, seconds: float, cookie: str = "", label: str = ""):

@@ -42,7 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from . import auth, database, page_cache  # noqa: F401  (database registers the SQLite pragmas)
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .auth import limits
+    from .extensions import babel, csrf, db, login_manager, migrate
     from .i18n import select_locale
 
     db.init_app(app)
@@ -55,17 +56,7 @@ def _init_extensions(app: Flask) -> None:
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
-    if not (limiter.limit_manager.default_limits or limiter.limit_manager.application_limits):
-        # Only the sign-in views carry limits, and their decorators check them; with no default or application
-        # limits the limiter's own before_request check evaluates nothing, yet costs every request its lookups.
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
-        # Its after_request hook counts the conditional hits (failed sign-ins, POST only, see auth.limits) and
-        # would add headers, which are off: on every other request it only costs time.
-        hooks = app.after_request_funcs[None]
-        for index, hook in enumerate(hooks):
-            if getattr(hook, "func", None) is getattr(type(limiter), "_Limiter__inject_headers", object()):
-                hooks[index] = _on_posts_only(hook)
+    limits.init_app(app)
     login_manager.init_app(app)
     auth.init_login(app)
     page_cache.init_app(app)
@@ -79,13 +70,6 @@ def _init_middleware(app: Flask) -> None:
     # Outermost, so that Replay and Flask both see the client's own host and scheme.
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
-
-
-def _on_posts_only(after_request_hook):
-    def hook(response):
-        return after_request_hook(response) if request.method == "POST" else response
-
-    return hook
 
 
 def _init_plugins(app: Flask) -> None:

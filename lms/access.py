@@ -111,7 +111,7 @@ def deny(action: str, obj=None):
     """Refuse: audit the refusal in its own transaction, then 403 (or send a signed-out visitor to log in)."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    object_type, object_id = audit.object_ref(obj) if obj is not None and hasattr(obj, "__tablename__") else ("", "")
+    object_type, object_id = audit.object_ref(obj)
     audit.record_refusal(
         "access.denied", actor=current_user, object_type=object_type, object_id=object_id, reason=action
     )

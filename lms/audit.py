@@ -120,11 +120,11 @@ def append_many(entries: Iterable[dict], *, session: Session | None = None) -> l
     the chain that as many ``append`` calls would build, for one locking read and two batched flushes
     instead of three statements per event (a staff import appends thousands).
     """
-    session = session or db.session()
-    begin_write(session)
     entries = list(entries)
     if not entries:
         return []
+    session = session or db.session()
+    begin_write(session)
     head = _lock_head(session)
     signed_in = None
     events, payloads = [], []

@@ -117,21 +117,12 @@ class Replay:
         self.app = app
         self.still_signed_in = still_signed_in
         self.responses = PageCache(app.config["PAGE_CACHE_SECONDS"], app.config["PAGE_CACHE_ENTRIES"])
-        self._engine = None
-
-    def _connect(self):
-        if self._engine is None:
-            # A pool of its own, without Flask-SQLAlchemy's ping at every checkout (a round trip as dear as the
-            # check itself; a connection the server dropped only sends one request on to Flask), and without a
-            # transaction around the check's one statement (two more round trips on PostgreSQL).
-            options = {
-                **self.app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-                "pool_pre_ping": False,
-                "isolation_level": "AUTOCOMMIT",
-            }
-            with self.app.app_context():
-                self._engine = create_engine(db.engine.url, **options)
-        return self._engine.connect()
+        # A pool of its own, without Flask-SQLAlchemy's ping at every checkout (a round trip as dear as the check
+        # itself; a connection the server dropped only sends one request on to Flask), and without a transaction
+        # around the check's one statement (two more round trips on PostgreSQL). Creating it connects nothing.
+        options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+        with app.app_context():
+            self.engine = create_engine(db.engine.url, **options)
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "GET" or not environ.get("HTTP_COOKIE"):
@@ -145,7 +136,7 @@ class Replay:
 
     def _still_current(self, kept: _Kept) -> bool:
         try:
-            with self._connect() as connection:
+            with self.engine.connect() as connection:
                 return self.still_signed_in(connection, kept.signed_in) == kept.generation
         except SQLAlchemyError:
             return False  # Flask answers instead, with its own error handling and pages

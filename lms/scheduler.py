@@ -30,7 +30,7 @@ from .database import begin_write
 from .extensions import db
 from .health import HEARTBEAT_KEY
 from .models import Setting
-from .plugins import flat
+from .plugins import flat, hook
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def build_scheduler(app, scheduler_class, lock: SchedulerLock):
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     )
     with app.app_context():
-        jobs = flat(app.extensions["lms_plugins"].hook.lms_scheduled_jobs())
+        jobs = flat(hook().lms_scheduled_jobs())
     for job_id, function, trigger in jobs:
         scheduler.add_job(_in_app_context(app, job_id, function), id=job_id, replace_existing=True, **trigger)
 

@@ -190,7 +190,6 @@ def run_one(worker_id: str) -> Task | None:
             raise LookupError(f"no handler is registered for task {name!r}")
         result_path = _relative_result(handler(task, progress_reporter(task_id, worker_id)))
     except LeaseLost:
-        db.session.rollback()
         log.warning("task %s: lease lost to another worker; stopped", task_id)
     except Exception as error:
         db.session.rollback()

@@ -7,23 +7,19 @@ the token in the URL is the credential, and it names no person.
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from lms.access import requires
 
 from . import ical
+from .forms import ConfirmForm
 from .views import bp
-
-
-class FeedForm(FlaskForm):
-    """Create, regenerate or revoke (the button pressed decides)."""
 
 
 @bp.route("/calendar/feed", methods=["GET", "POST"])
 @requires("catalogue.calendar.view")
 def calendar_feed():
     """Create or regenerate the secret feed URL (shown once), or revoke it."""
-    form = FeedForm()
+    form = ConfirmForm()  # create, regenerate or revoke: the button pressed decides
     new_url = None
     if form.validate_on_submit():
         if request.form.get("action") == "revoke":

@@ -96,9 +96,10 @@ def staff_import_confirm(organisation):
     if not form.validate_on_submit():
         return _preview(organisation, table, form, upload_id, status=400)
     mapping = chosen_mapping(form, table)
-    if errors := imports.check_staff(organisation, table, mapping):
-        return _preview(organisation, table, form, upload_id, errors=errors, status=422)
     if len(table.rows) > imports.sync_limit():
+        # Checked here, so the manager sees every bad row now; a smaller file is checked by import_staff itself.
+        if errors := imports.check_staff(organisation, table, mapping):
+            return _preview(organisation, table, form, upload_id, errors=errors, status=422)
         task = imports.queue_import(organisation, upload_id, mapping, current_user)
         flash(_("Every row is correct. The import runs in the background: this page shows its progress."), "success")
         return redirect(url_for("tasks.status", public_id=task.public_id))

@@ -79,7 +79,6 @@ HEADER_WORDS = {
 }  # fmt: skip
 MOODLE_REQUIRED = {"username", "firstname", "lastname"}
 _MOODLE_COURSE = re.compile(r"^course(\d+)$")
-_MOODLE_GROUP = re.compile(r"^group(\d+)$")
 MOODLE_FIELDS = {"username": "username", "firstname": "first_name", "lastname": "last_name", "email": "email",
                  "phone1": "phone", "phone2": "ignore"}  # fmt: skip
 
@@ -255,9 +254,13 @@ def read_table(data: bytes) -> Table:
         raise ImportFileError(_("The file has a header but no people."))
     if len(body) > max_rows:
         raise ImportFileError(_("The file has more than %(count)s rows. Split it into smaller files.", count=max_rows))
+    return Table(header=header, rows=body, encoding=encoding, delimiter=delimiter, moodle=_is_moodle(header))
+
+
+def _is_moodle(header: list[str]) -> bool:
+    """Whether a header is Moodle's "upload users" one: username, firstname, lastname and courseN columns."""
     keys = {_header_key(h) for h in header}
-    moodle = keys >= MOODLE_REQUIRED and any(_MOODLE_COURSE.match(k) for k in keys)
-    return Table(header=header, rows=body, encoding=encoding, delimiter=delimiter, moodle=moodle)
+    return keys >= MOODLE_REQUIRED and any(_MOODLE_COURSE.match(k) for k in keys)
 
 
 def as_table(rows_or_file) -> Table:
@@ -269,9 +272,7 @@ def as_table(rows_or_file) -> Table:
     rows = [[_clean(cell) for cell in row] for row in rows_or_file]
     if len(rows) < 2:
         raise ImportFileError(_("The file has a header but no people."))
-    keys = {_header_key(h) for h in rows[0]}
-    moodle = keys >= MOODLE_REQUIRED and any(_MOODLE_COURSE.match(k) for k in keys)
-    return Table(header=rows[0], rows=rows[1:], encoding="utf-8", delimiter=",", moodle=moodle)
+    return Table(header=rows[0], rows=rows[1:], encoding="utf-8", delimiter=",", moodle=_is_moodle(rows[0]))
 
 
 # --- mapping ------------------------------------------------------------------------------------------
@@ -301,12 +302,16 @@ def guess_mapping(table: Table) -> dict[int, str]:
     return mapping
 
 
-def remembered_mapping(organisation: Organisation, table: Table) -> dict[int, str] | None:
-    """The mapping this organisation chose last time for a file with the same header, if any."""
-    row = db.session.execute(
+def _mapping_row(organisation: Organisation, table: Table) -> ImportMapping | None:
+    return db.session.execute(
         select(ImportMapping).where(ImportMapping.organisation_id == organisation.id,
                                     ImportMapping.header_signature == table.signature)
     ).scalar_one_or_none()  # fmt: skip
+
+
+def remembered_mapping(organisation: Organisation, table: Table) -> dict[int, str] | None:
+    """The mapping this organisation chose last time for a file with the same header, if any."""
+    row = _mapping_row(organisation, table)
     if row is None:
         return None
     try:
@@ -640,10 +645,7 @@ def _create_accounts(people: list[_Person], organisation: Organisation, by: User
 
 
 def _save_mapping(organisation: Organisation, table: Table, mapping: dict[int, str]) -> None:
-    row = db.session.execute(
-        select(ImportMapping).where(ImportMapping.organisation_id == organisation.id,
-                                    ImportMapping.header_signature == table.signature)
-    ).scalar_one_or_none()  # fmt: skip
+    row = _mapping_row(organisation, table)
     if row is None:
         row = ImportMapping(organisation_id=organisation.id, header_signature=table.signature)
         db.session.add(row)
@@ -683,7 +685,7 @@ def queue_import(organisation: Organisation, upload_id: str, mapping: dict[int, 
 
 def run_import_task(task, progress):
     """Task handler: import a kept upload and write a CSV report (what was done, or every bad row)."""
-    from lms.exports import neutralise
+    from lms.exports import stream_csv
     from lms.tasks import arguments, result_file
 
     args = arguments(task)
@@ -694,18 +696,16 @@ def run_import_task(task, progress):
         raise LookupError("the uploaded file is gone")
     progress(10, _("Checking every row"))
     result = import_staff(organisation, data, {int(k): v for k, v in args["mapping"].items()}, by)
+    if result.ok:
+        header = [_("Username"), _("First name"), _("Last name"), _("E-mail"), _("Account")]
+        rows = [(user.username, user.first_name, user.last_name, user.email, kind)
+                for user, kind in [(u, _("new")) for u in result.created] + [(u, _("existing")) for u in result.matched]]  # fmt: skip
+        discard_upload(args["upload"])
+    else:
+        header = [_("Row"), _("Problem")]
+        rows = [(error.row, error.message) for error in result.errors]
     path = result_file(task, "staff-import-report.csv")
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        if result.ok:
-            writer.writerow([_("Username"), _("First name"), _("Last name"), _("E-mail"), _("Account")])
-            for user, kind in [(u, _("new")) for u in result.created] + [(u, _("existing")) for u in result.matched]:
-                writer.writerow([neutralise(v or "") for v in (user.username, user.first_name, user.last_name,
-                                                              user.email, kind)])  # fmt: skip
-            discard_upload(args["upload"])
-        else:
-            writer.writerow([_("Row"), _("Problem")])
-            writer.writerows([error.row, neutralise(error.message)] for error in result.errors)
+    path.write_bytes(b"".join(stream_csv(header, rows)))  # the export rules: BOM, CRLF, formulas neutralised
     return path
 
 

@@ -19,23 +19,26 @@ from lms.extensions import db
 from lms.models import User
 
 from . import services
-from .forms import SENSITIVE_KIND_CHOICES, CohortForm, ConfirmForm, SensitiveForm, TrainerForm
+from .forms import CohortForm, ConfirmForm, SensitiveForm, TrainerForm
 from .models import Cohort, ConsentRecord, Course, Enrolment, Lesson, LessonVersion, Module, SensitiveAttribute
-from .views import bp, lesson_titles, load_cohort, load_course, load_enrolment, load_lesson, load_module
-
-
-def _fail(error: services.CatalogueError) -> None:
-    flash(str(error), "error")
+from .views import (
+    _fail,
+    bp,
+    cohort_trainers_of,
+    lesson_titles,
+    load_cohort,
+    load_course,
+    load_enrolment,
+    load_lesson,
+    load_module,
+)
 
 
 def load_open_cohort(cohort_id):
     """The cohort named in the URL if it takes applications now (else None: a 404, whatever else it is)."""
     if not current_user.is_authenticated:
         return load_cohort(cohort_id)  # refused by the check, which sends the visitor to sign in
-    return db.session.execute(
-        select(Cohort).join(Course, Course.id == Cohort.course_id)
-        .where(Cohort.id == cohort_id, *services.open_for_application())
-    ).scalar_one_or_none()  # fmt: skip
+    return services.open_cohort(cohort_id)
 
 
 # --- self-application --------------------------------------------------------------------------------
@@ -100,13 +103,6 @@ def cohort_edit(cohort):
                            submit=_("Save"))  # fmt: skip
 
 
-def _trainer_list(cohort_id: int) -> list[User]:
-    ids = services.cohort_trainer_ids([cohort_id]).get(cohort_id, [])
-    return db.session.execute(
-        select(User).where(User.id.in_(ids)).order_by(User.last_name, User.first_name)
-    ).scalars().all()  # fmt: skip
-
-
 @bp.route("/cohorts/<int:cohort_id>/trainers", methods=["GET", "POST"])
 @requires("catalogue.cohort.manage", load=load_cohort)
 def cohort_trainers(cohort):
@@ -124,7 +120,7 @@ def cohort_trainers(cohort):
             else:
                 flash(_("%(name)s is now a trainer of this cohort.", name=trainer.display_name), "success")
                 return redirect(url_for(".cohort_trainers", cohort_id=cohort.id))
-    return render_template("catalogue/cohort_trainers.html", cohort=cohort, trainers=_trainer_list(cohort.id),
+    return render_template("catalogue/cohort_trainers.html", cohort=cohort, trainers=cohort_trainers_of(cohort.id),
                            form=form)  # fmt: skip
 
 
@@ -270,7 +266,6 @@ def _sensitive_page(enrolment, form):
         .order_by(SensitiveAttribute.recorded_at, SensitiveAttribute.id)
     ).all()  # fmt: skip
     return render_template("catalogue/sensitive.html", enrolment=enrolment, rows=rows, form=form,
-                           sensitive_kinds=dict(SENSITIVE_KIND_CHOICES),
                            may_record=can(current_user, "catalogue.sensitive.record", enrolment))  # fmt: skip
 
 

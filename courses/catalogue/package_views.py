@@ -13,6 +13,7 @@ from lms.access import requires
 from lms.exports import attachment_header
 
 from . import packages
+from .forms import ConfirmForm
 from .views import bp, load_course, load_programme
 
 
@@ -24,15 +25,11 @@ class PackageForm(FlaskForm):
                        validators=[Optional(), Length(max=60)])  # fmt: skip
 
 
-class PackageDownloadForm(FlaskForm):
-    """The download button (CSRF only)."""
-
-
 @bp.route("/courses/<int:course_id>/package.zip", methods=["POST"])
 @requires("catalogue.course.manage", load=load_course)
 def course_package(course):
     """The course as a package other programmes can import (a POST: building it reads every file)."""
-    if not PackageDownloadForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     return Response(packages.export_course(course), mimetype="application/zip",
                     headers={"Content-Disposition": attachment_header(f"course-{course.code}.zip")})  # fmt: skip

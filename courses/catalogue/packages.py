@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms import audit
 from lms.database import begin_write
@@ -24,7 +25,14 @@ from lms.extensions import db
 from lms.models import User
 
 from .models import Course, Lesson, LessonAttachment, LessonVersion, Module, Programme
-from .services import COURSE_FIELDS, CatalogueError, attachment_path, detect_content_type, sanitise_html
+from .services import (
+    COURSE_FIELDS,
+    CatalogueError,
+    attachment_path,
+    detect_content_type,
+    sanitise_html,
+    store_content,
+)
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -47,8 +55,10 @@ def _limit(name: str, default: int) -> int:
 
 def export_course(course: Course) -> bytes:
     """The course as a ZIP: ``manifest.json`` and ``files/<sha256>`` for each attachment."""
+    lessons = selectinload(Module.lessons)
     modules = db.session.execute(
         select(Module).where(Module.course_id == course.id).order_by(Module.position)
+        .options(lessons.selectinload(Lesson.versions), lessons.selectinload(Lesson.attachments))
     ).scalars().all()  # fmt: skip
     files: dict[str, Path] = {}
     manifest = {
@@ -153,7 +163,6 @@ def import_course(programme: Programme, data: bytes, by: User, code: str | None 
         raise PackageError(_("Another course of this programme already has the code %(code)s.", code=values["code"]))
     files = {item["path"]: (item, _checked_file(archive, item))
              for m in manifest["modules"] for lesson in m["lessons"] for item in lesson["attachments"]}  # fmt: skip
-    storage = Path(current_app.config["STORAGE"])
     begin_write()
     course = Course(programme_id=programme.id, **values)
     db.session.add(course)
@@ -178,12 +187,7 @@ def import_course(programme: Programme, data: bytes, by: User, code: str | None 
                                              published=bool(version.get("published"))))  # fmt: skip
             for attachment in item["attachments"]:
                 meta, content = files[attachment["path"]]
-                digest = meta["sha256"]
-                relative = f"catalogue/attachments/{digest[:2]}/{digest}"
-                target = storage / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if not target.exists():
-                    target.write_bytes(content)
+                digest, relative = store_content(content)  # the digest _checked_file compared with the manifest
                 db.session.add(LessonAttachment(
                     lesson_id=lesson.id, filename=Path(str(meta.get("filename") or "file")).name[:255] or "file",
                     content_type=detect_content_type(content), size=len(content), sha256=digest,

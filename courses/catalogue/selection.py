@@ -31,7 +31,6 @@ from . import services
 from .models import (
     DECISIONS,
     Cohort,
-    Course,
     Enrolment,
     SelectionCriterion,
     SelectionDecision,
@@ -40,8 +39,6 @@ from .models import (
 )
 from .services import CatalogueError
 
-# Enrolments that are still applications: they may be scored and decided on.
-APPLICANT_STATUSES = ("applied", "waitlisted", "selected")
 # Where each decision moves the enrolment; "not selected" ends the application.
 DECISION_STATUS = {"selected": "selected", "waitlisted": "waitlisted", "rejected": "withdrawn"}
 CRITERION_FIELDS = ("name", "description", "max_score", "weight", "is_sensitive")
@@ -293,7 +290,7 @@ def standings(cohort: Cohort, criteria=None) -> list[Standing]:
     decided = exists().where(SelectionDecision.enrolment_id == Enrolment.id)
     enrolments = db.session.execute(
         select(Enrolment)
-        .where(Enrolment.cohort_id == cohort.id, or_(Enrolment.status.in_(APPLICANT_STATUSES), scored, decided))
+        .where(Enrolment.cohort_id == cohort.id, or_(Enrolment.status.in_(services.APPLICATION_STATUSES), scored, decided))
         .options(joinedload(Enrolment.user))
     ).scalars().all()  # fmt: skip
     rows = {e.id: Standing(e) for e in enrolments}
@@ -326,7 +323,7 @@ def standing_of(enrolment: Enrolment) -> tuple[list[SelectionCriterion], Standin
 
 
 def _refuse_unless_open(enrolment: Enrolment) -> None:
-    if enrolment.status not in APPLICANT_STATUSES:
+    if enrolment.status not in services.APPLICATION_STATUSES:
         raise CatalogueError(_("This is no longer an open application (it is %(status)s).",
                                status=services.status_label(enrolment.status)))  # fmt: skip
     if not is_published(enrolment.cohort):
@@ -460,7 +457,7 @@ def confirm_all(cohort: Cohort, by: User) -> tuple[int, int]:
 # --- export ------------------------------------------------------------------------------------------
 
 
-def export_rows(cohort: Cohort, criteria, ranked: list[Standing], format_time):
+def export_rows(criteria, ranked: list[Standing], format_time):
     """Rows of the selection export, in rank order: name, each score, total, rank, decision, by, at, reason.
 
     Never a sensitive attribute: a criterion that depends on one contributes its score only.
@@ -494,13 +491,3 @@ def own_application(cohort_id: int, user_id: int) -> int | None:
     return db.session.execute(
         select(Enrolment.id).where(Enrolment.cohort_id == cohort_id, Enrolment.user_id == user_id)
     ).scalar()
-
-
-def open_for_application(cohort_id: int) -> bool:
-    """Whether the cohort takes applications now."""
-    return bool(
-        db.session.execute(
-            select(Cohort.id).join(Course, Course.id == Cohort.course_id)
-            .where(Cohort.id == cohort_id, *services.open_for_application())
-        ).first()
-    )  # fmt: skip

@@ -23,12 +23,8 @@ from . import selection
 from .forms import SENSITIVE_KIND_CHOICES, ConfirmForm
 from .models import Cohort, SelectionCriterion, SensitiveAttribute
 from .selection_forms import CriterionForm, DecisionForm, UnpublishForm
-from .services import CatalogueError
-from .views import bp, load_cohort, load_enrolment
-
-
-def _fail(error: CatalogueError) -> None:
-    flash(str(error), "error")
+from .services import APPLICATION_STATUSES, CatalogueError, open_cohort
+from .views import _fail, bp, load_cohort, load_enrolment
 
 
 @bp.app_template_global("selection_decision")
@@ -68,7 +64,7 @@ def load_criteria_of(cohort_id):
     if cohort is None:
         return None
     own = current_user.is_authenticated and (
-        selection.own_application(cohort.id, current_user.id) or selection.open_for_application(cohort.id)
+        selection.own_application(cohort.id, current_user.id) or open_cohort(cohort.id) is not None
     )
     return CriteriaOf(cohort, bool(own))
 
@@ -223,7 +219,7 @@ def selection_export(cohort):
     return csv_response(
         f"selection-cohort-{cohort.id}.csv", selection.export_header(criteria),
         # The rows are formatted while the response streams: the request context (language, zone) must stay.
-        stream_with_context(selection.export_rows(cohort, criteria, ranked, _local(cohort))),
+        stream_with_context(selection.export_rows(criteria, ranked, _local(cohort))),
     )  # fmt: skip
 
 
@@ -245,7 +241,7 @@ def _render_score_form(enrolment, typed=None, decision_form=None, status=200):
         render_template(
             "catalogue/selection_score.html", enrolment=enrolment, cohort=enrolment.cohort, criteria=criteria,
             standing=own, ranked=ranked, typed=typed, decision_form=decision_form or DecisionForm(),
-            confirm_form=ConfirmForm(), open_application=enrolment.status in selection.APPLICANT_STATUSES,
+            confirm_form=ConfirmForm(), open_application=enrolment.status in APPLICATION_STATUSES,
             published=selection.is_published(enrolment.cohort), sensitive=_sensitive_information(enrolment),
             maximum=selection.maximum_total(criteria), tz=enrolment.cohort.programme.time_zone,
         ),

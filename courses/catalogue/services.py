@@ -148,6 +148,20 @@ def detect_content_type(data: bytes) -> str | None:
     return None
 
 
+def store_content(data: bytes) -> tuple[str, str]:
+    """Keep a file's bytes under ``LMS_STORAGE`` by content: its SHA-256 and its path relative to the storage.
+
+    The same bytes are stored once, however many lessons or imported courses attach them.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"catalogue/attachments/{digest[:2]}/{digest}"
+    target = Path(current_app.config["STORAGE"]) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.write_bytes(data)
+    return digest, relative
+
+
 def storage_root() -> Path:
     """The directory under ``LMS_STORAGE`` where the catalogue keeps its files."""
     return Path(current_app.config["STORAGE"]) / "catalogue"
@@ -165,12 +179,7 @@ def add_attachment(lesson: Lesson, filename: str, data: bytes, by: User) -> Less
         raise CatalogueError(
             _("This kind of file cannot be attached. Use PDF, images, Office or OpenDocument files, text, MP3 or MP4.")
         )
-    digest = hashlib.sha256(data).hexdigest()
-    relative = f"catalogue/attachments/{digest[:2]}/{digest}"
-    target = Path(current_app.config["STORAGE"]) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        target.write_bytes(data)
+    digest, relative = store_content(data)
     safe_name = Path(filename or "file").name.replace("\x00", "")[:255] or "file"
     begin_write()
     attachment = LessonAttachment(
@@ -702,6 +711,7 @@ def change_status(enrolment: Enrolment, status: str, by: User | None, reason: st
     return promoted or enrolment
 
 
+# Enrolments that are still applications: the applicant may withdraw them; selection scores and decides them.
 APPLICATION_STATUSES = ("applied", "selected", "waitlisted")
 
 
@@ -961,6 +971,15 @@ def open_for_application(today: date | None = None) -> tuple:
     return Cohort.status == "open", Cohort.start_date > today, Course.self_application.is_(True)
 
 
+def open_cohort(cohort_id: int) -> Cohort | None:
+    """The cohort if people may apply to it now (``open_for_application``), else None."""
+    return db.session.execute(
+        select(Cohort)
+        .join(Course, Course.id == Cohort.course_id)
+        .where(Cohort.id == cohort_id, *open_for_application())
+    ).scalar_one_or_none()
+
+
 def seat_counts(cohort_ids) -> dict[int, int]:
     """Places taken per cohort, for many cohorts in one query."""
     ids = list(cohort_ids)
@@ -978,11 +997,7 @@ def seat_counts(cohort_ids) -> dict[int, int]:
 def apply_to_cohort(learner: User, cohort: Cohort) -> Enrolment:
     """A person applies to a cohort open for application: the application waits for selection, or goes on
     the waiting list when every place is already taken. Fires ``lms_enrolment_created`` after the commit."""
-    is_open = db.session.execute(
-        select(Cohort.id).join(Course, Course.id == Cohort.course_id).where(Cohort.id == cohort.id,
-                                                                            *open_for_application())
-    ).first()  # fmt: skip
-    if not is_open:
+    if open_cohort(cohort.id) is None:
         raise CatalogueError(_("This cohort does not take applications."))
     begin_write()
     # The lock keeps the seat count true until the enrolment is written.

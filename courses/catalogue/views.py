@@ -607,9 +607,12 @@ def cohort_new(course):
                            submit=_("Create cohort"))  # fmt: skip
 
 
-def _trainers(cohort_id: int) -> list[User]:
+def cohort_trainers_of(cohort_id: int) -> list[User]:
+    """The cohort's trainers, by name."""
     ids = services.cohort_trainer_ids([cohort_id]).get(cohort_id, [])
-    return db.session.execute(select(User).where(User.id.in_(ids)).order_by(User.last_name)).scalars().all()
+    return db.session.execute(
+        select(User).where(User.id.in_(ids)).order_by(User.last_name, User.first_name)
+    ).scalars().all()  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -682,7 +685,7 @@ def cohort(cohort):
     may_manage = can(current_user, "catalogue.cohort.manage", cohort)
     seats = sum(1 for e in roster if e.status in SEAT_STATUSES)
     return render_template(
-        "catalogue/cohort.html", cohort=cohort, sessions=sessions, roster=roster, trainers=_trainers(cohort.id),
+        "catalogue/cohort.html", cohort=cohort, sessions=sessions, roster=roster, trainers=cohort_trainers_of(cohort.id),
         may_manage=may_manage, seats=seats, enrol_form=EnrolForm(), status_form=StatusForm(),
         complete_form=MarkCompletedForm(), tz=cohort.programme.time_zone,
     )  # fmt: skip
@@ -695,7 +698,7 @@ def session_new(cohort):
     modules = db.session.execute(
         select(Module).where(Module.course_id == cohort.course_id).order_by(Module.position)
     ).scalars().all()  # fmt: skip
-    trainers = _trainers(cohort.id)
+    trainers = cohort_trainers_of(cohort.id)
     form = SessionForm(modules=modules, trainers=trainers)
     if form.validate_on_submit():
         module = next((m for m in modules if m.id == form.module.data), None)

@@ -125,7 +125,7 @@ def _limit(token: ApiToken) -> None:
 
 def _refuse(user, action: str, obj=None, *, missing_scope: str | None = None):
     """Audit a refused API call in its own transaction and answer 403."""
-    object_type, object_id = audit.object_ref(obj) if obj is not None else ("", "")
+    object_type, object_id = audit.object_ref(obj)
     reason = f"{action} (token lacks scope {missing_scope})" if missing_scope else action
     audit.record_refusal("access.denied", actor=user, object_type=object_type, object_id=object_id, reason=reason)
     if missing_scope:

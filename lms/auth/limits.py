@@ -89,3 +89,21 @@ def _posts_only(limited, view):
         return limited(*args, **kwargs) if request.method == "POST" else view(*args, **kwargs)
 
     return dispatch
+
+
+def init_app(app) -> None:
+    """Bind the limiter, keeping only the per-request work these POST-only limits need.
+
+    Only the sign-in views carry limits, and their decorators check them: with no default or application
+    limits the limiter's own before_request check evaluates nothing, and its after_request hook counts the
+    conditional hits (failed sign-ins, POST only) and would add headers, which are off; on every other request
+    both only cost time.
+    """
+    limiter.init_app(app)
+    if limiter.limit_manager.default_limits or limiter.limit_manager.application_limits:
+        return
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    hooks = app.after_request_funcs[None]
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "func", None) is getattr(type(limiter), "_Limiter__inject_headers", object()):
+            hooks[index] = _posts_only(hook, lambda response: response)

@@ -1,11 +1,11 @@
 """Every write about accounts and sign-in: sessions, passwords, deactivation, invitations, password
 reset, printable sign-in codes, profile and two-factor authentication."""
 
+import dataclasses
 import hashlib
 import hmac
 import re
 import secrets
-import time
 from datetime import timedelta
 
 from flask import current_app, g, session
@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import audit, mail, page_cache
 from ..access import can, grants, memberships_in_force, next_membership_change, remember_grants, scope_ids
@@ -132,12 +133,6 @@ _OPEN_SESSION = (
 )
 
 
-def session_idle_limit() -> timedelta:
-    """How long a session may go unused before the server ends it (``PERMANENT_SESSION_LIFETIME``)."""
-    limit = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    return limit if isinstance(limit, timedelta) else timedelta(seconds=limit)
-
-
 def user_for_session_token(token: str | None, user_id) -> User | None:
     """The signed-in user for a cookie's session token, if that session is still open, used within the idle
     limit, and the account active."""
@@ -146,14 +141,14 @@ def user_for_session_token(token: str | None, user_id) -> User | None:
     now = utcnow()
     token_hash = token_digest(token)
     row = db.session.execute(
-        _OPEN_SESSION, {"token_hash": token_hash, "idle_since": now - session_idle_limit(), "now": now}
+        _OPEN_SESSION,
+        {"token_hash": token_hash, "idle_since": now - current_app.permanent_session_lifetime, "now": now},
     ).first()
     if row is None:
         return None
     session_id, last_seen_at, second_factor_done, user, memberships, grants_change_at, g.lms_data_generation = row
     if str(user.id) != str(user_id) or not user.active:
         return None
-    g.lms_second_factor_done = second_factor_done
     g.lms_signed_in = page_cache.SignedIn(token_hash, second_factor_done, grants_change_at)
     remember_grants(user.id, memberships)
     if now - last_seen_at > SESSION_TOUCH_INTERVAL:
@@ -395,15 +390,18 @@ def may_issue_code_for(actor, user) -> bool:
     The plugins' answer is asked here rather than through ``User.access_path``, which would make the core read
     plugin tables for every decision about a person. ``people_for_codes`` adds the rule on other roles.
     """
-    if can(actor, "auth.issue_codes", user):
-        return True
+    return can(actor, "auth.issue_codes", user) or user.id in _named_by_plugins(actor, [user.id])
+
+
+def _named_by_plugins(actor, user_ids) -> set[int]:
+    """Which of ``user_ids`` a plugin's ``lms_code_recipients`` names for ``actor``, in one query."""
     recipients = code_recipients(actor)
-    return (
-        bool(recipients)
-        and db.session.execute(
-            select(User.id).where(User.id == user.id, or_(*(User.id.in_(query) for query in recipients)))
-        ).first()
-        is not None
+    if not recipients or not user_ids:
+        return set()
+    return set(
+        db.session.execute(
+            select(User.id).where(User.id.in_(list(user_ids)), or_(*(User.id.in_(query) for query in recipients)))
+        ).scalars()
     )
 
 
@@ -451,8 +449,12 @@ def issue_signin_codes(users, by: User) -> list[tuple[User, str]]:
     users = list(users)
     ids = [user.id for user in users]
     allowed = set(db.session.execute(people_for_codes(by).with_only_columns(User.id).where(User.id.in_(ids))).scalars())
+    # may_issue_code_for for the whole sheet: memberships (User.access_path) and the plugins' answer in a query each
+    db.session.execute(select(User).where(User.id.in_(ids)).options(selectinload(User.memberships))).all()
+    outside_rules = {user.id for user in users if not can(by, "auth.issue_codes", user)}
+    named = _named_by_plugins(by, outside_rules)
     for user in users:
-        if user.id not in allowed or not may_issue_code_for(by, user):
+        if user.id not in allowed or (user.id in outside_rules and user.id not in named):
             _refuse("auth.issue_codes", by, user)
     begin_write()
     issued = []
@@ -519,9 +521,6 @@ def update_profile(user: User, data: dict) -> None:
 # --- two-factor authentication ------------------------------------------------------------------
 
 REQUIRE_2FA_SETTING = "auth.require_2fa_roles"
-# Every signed-in request asks for the required roles, so each process reads the setting at most this often: a
-# change reaches the process that made it at once and the other web processes within these seconds.
-REQUIRE_2FA_SETTING_SECONDS = 30
 
 
 def required_2fa_roles() -> set[str]:
@@ -529,11 +528,14 @@ def required_2fa_roles() -> set[str]:
     configured = current_app.config.get("REQUIRE_2FA_ROLES") or []
     if isinstance(configured, str):
         configured = configured.split(",")
+    # Every signed-in request asks; the setting is read again only when the data generation the session query
+    # brought has moved on (a change to it moves the generation), and always where there is none (CLI, worker).
+    generation = g.get("lms_data_generation")
     cached = current_app.extensions.get(REQUIRE_2FA_SETTING)
-    if cached is None or cached[0] < time.monotonic():
+    if cached is None or generation is None or cached[0] != generation:
         setting = db.session.get(Setting, REQUIRE_2FA_SETTING)
         stored = setting.value.split(",") if setting is not None else []
-        cached = current_app.extensions[REQUIRE_2FA_SETTING] = (time.monotonic() + REQUIRE_2FA_SETTING_SECONDS, stored)
+        cached = current_app.extensions[REQUIRE_2FA_SETTING] = (generation, stored)
     return {role.strip() for role in [*configured, *cached[1]] if role.strip()}
 
 
@@ -566,7 +568,8 @@ def may_use_totp(user: User) -> bool:
 
 def second_factor_pending(user: User) -> bool:
     """Whether this browser's session must still pass the authenticator step before any other page."""
-    if g.get("lms_second_factor_done", True):
+    signed_in = g.get("lms_signed_in")
+    if signed_in is None or signed_in.second_factor_done:
         return False
     return user.totp_enabled or two_factor_required(user)
 
@@ -577,7 +580,8 @@ def _mark_second_factor_done() -> None:
         db.session.execute(
             update(AuthSession).where(AuthSession.token_hash == token_digest(token)).values(second_factor_done=True)
         )
-    g.lms_second_factor_done = True
+    if "lms_signed_in" in g:
+        g.lms_signed_in = dataclasses.replace(g.lms_signed_in, second_factor_done=True)
 
 
 def _use_code(user: User, secret: str | None, code: str) -> bool:
